@@ -1,0 +1,208 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/docker/docker/client"
+
+	"github.com/opsdojo/opsdojo/server"
+	"github.com/opsdojo/opsdojo/store"
+)
+
+// commonFlags are the flags shared by every command that touches the
+// database or the logs.
+type commonFlags struct {
+	dataDir   *string
+	db        *string
+	logFormat *string
+	logLevel  *string
+}
+
+func addCommonFlags(fs *flagSet) *commonFlags {
+	return &commonFlags{
+		dataDir:   fs.String("data-dir", "./data", "directory for the SQLite database, recordings and uploads"),
+		db:        fs.String("db", "", "database: empty for SQLite under --data-dir, or postgres://USER:PASS@HOST:PORT/DB?sslmode=disable"),
+		logFormat: fs.String("log-format", "auto", "log format: text, json, or auto (text on a terminal, JSON otherwise)"),
+		logLevel:  fs.String("log-level", "info", "log level: debug, info, warn, error"),
+	}
+}
+
+func (cf *commonFlags) logger(w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*cf.logLevel)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", *cf.logLevel)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch *cf.logFormat {
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "auto", "":
+		if isTerminal(w) {
+			return slog.New(slog.NewTextHandler(w, opts)), nil
+		}
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	default:
+		return nil, fmt.Errorf("--log-format %q: use text, json or auto", *cf.logFormat)
+	}
+}
+
+func (cf *commonFlags) openStore(ctx context.Context, log *slog.Logger) (*store.Store, error) {
+	return store.Open(ctx, store.Options{DB: *cf.db, DataDir: *cf.dataDir, Logger: log})
+}
+
+// newDockerClient connects to dockerd from the environment (DOCKER_HOST…)
+// with API-version negotiation, so a 20.10 daemon (API 1.41) works.
+func newDockerClient() (*client.Client, error) {
+	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		return nil, fmt.Errorf("docker client: %w", err)
+	}
+	return cli, nil
+}
+
+// dockerPinger reports whether dockerd answers, negotiating the API version
+// on first success.
+type dockerPinger struct{ cli *client.Client }
+
+func (p dockerPinger) Ping(ctx context.Context) error {
+	if _, err := p.cli.Ping(ctx); err != nil {
+		return fmt.Errorf("docker daemon at %s unreachable: %w", p.cli.DaemonHost(), err)
+	}
+	return nil
+}
+
+func runServe(ctx context.Context, app *cli, args []string) error {
+	fs := newFlagSet(app, "serve", "serve [flags]")
+	cf := addCommonFlags(fs)
+	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	publicURL := fs.String("public-url", "", "URL browsers use to reach the server (default http://ADDR); websocket origins must match it")
+	shutdown := fs.Duration("shutdown-timeout", 15*time.Second, "how long graceful shutdown waits for in-flight requests and terminals")
+	bodyLimit := fs.Int("body-limit", 8<<20, "largest request body accepted, in bytes")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log, err := cf.logger(app.stderr)
+	if err != nil {
+		return err
+	}
+	if *publicURL == "" {
+		*publicURL = "http://" + *addr
+	}
+
+	st, err := cf.openStore(ctx, log)
+	if err != nil {
+		return friendly(err)
+	}
+	defer st.Close()
+	if _, err := st.Migrate(ctx); err != nil {
+		return err
+	}
+
+	dc, err := newDockerClient()
+	if err != nil {
+		return err
+	}
+	defer dc.Close()
+	docker := dockerPinger{dc}
+	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	if err := docker.Ping(pctx); err != nil {
+		log.Warn("Docker is unreachable: sandboxes cannot start until it is back; /readyz reports it", "err", err)
+	}
+	cancel()
+
+	srv, err := server.New(server.Config{
+		PublicURL:       *publicURL,
+		ShutdownTimeout: *shutdown,
+		BodyLimit:       *bodyLimit,
+	}, server.Deps{Log: log, Database: st, Docker: docker})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return listenError(*addr, err)
+	}
+	log.Info("opsdojo listening", "url", *publicURL, "addr", ln.Addr().String(), "database", st.Dialect(), "data_dir", *cf.dataDir)
+	return srv.Serve(ctx, ln)
+}
+
+func listenError(addr string, err error) error {
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		return fmt.Errorf("address %s is already in use: stop the other process or choose another with --addr (OPSDOJO_ADDR)", addr)
+	case errors.Is(err, syscall.EACCES):
+		return fmt.Errorf("not allowed to listen on %s: use a port above 1024 or run with the right privileges", addr)
+	default:
+		return fmt.Errorf("listen on %s: %w (check --addr, OPSDOJO_ADDR)", addr, err)
+	}
+}
+
+// friendly turns configuration errors into their one-line message.
+func friendly(err error) error {
+	var ce *store.ConfigError
+	if errors.As(err, &ce) {
+		return errors.New(ce.Msg)
+	}
+	msg := err.Error()
+	if strings.Contains(msg, "connect: connection refused") || strings.Contains(msg, "failed to connect") {
+		return fmt.Errorf("%w\n  fix: start the database or correct --db (OPSDOJO_DB)", err)
+	}
+	return err
+}
+
+func runMigrate(ctx context.Context, app *cli, args []string) error {
+	fs := newFlagSet(app, "migrate", "migrate up|status [flags]")
+	cf := addCommonFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	rest := fs.Args()
+	if len(rest) != 1 || (rest[0] != "up" && rest[0] != "status") {
+		fmt.Fprintln(app.stderr, "opsdojo migrate: say 'up' or 'status', for example: opsdojo migrate up")
+		return errUsage
+	}
+	log, err := cf.logger(app.stderr)
+	if err != nil {
+		return err
+	}
+	st, err := cf.openStore(ctx, log)
+	if err != nil {
+		return friendly(err)
+	}
+	defer st.Close()
+	if rest[0] == "up" {
+		applied, err := st.Migrate(ctx)
+		if err != nil {
+			return err
+		}
+		for _, m := range applied {
+			fmt.Fprintf(app.stdout, "applied %05d %s\n", m.Version, m.Name)
+		}
+		if len(applied) == 0 {
+			fmt.Fprintln(app.stdout, "database is up to date")
+		}
+		return nil
+	}
+	states, err := st.MigrationStatus(ctx)
+	if err != nil {
+		return err
+	}
+	for _, m := range states {
+		state := "pending"
+		if m.Applied {
+			state = "applied " + m.AppliedAt.UTC().Format(time.RFC3339)
+		}
+		fmt.Fprintf(app.stdout, "%05d %-40s %s\n", m.Version, m.Name, state)
+	}
+	return nil
+}
