@@ -50,6 +50,7 @@ type Deps struct {
 	Log      *slog.Logger
 	Database Pinger
 	Docker   Pinger
+	Terminal TerminalDeps
 }
 
 // Server is the HTTP application.
@@ -115,6 +116,7 @@ func (s *Server) routes() {
 	s.app.Get("/readyz", s.handleReadyz)
 	s.app.Use("/static", filesystem.New(filesystem.Config{Root: httpFS(ui.Assets()), MaxAge: 3600}))
 	s.app.Get("/", s.handleHome)
+	s.registerTerminal()
 }
 
 // Serve serves on ln until ctx ends, then shuts down gracefully: stop
