@@ -8,6 +8,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/opsdojo/opsdojo/store"
 	"github.com/opsdojo/opsdojo/ui"
 )
 
@@ -18,6 +19,8 @@ type pageData struct {
 	DockerOK    bool
 	DockerError string
 	AssetsBuilt bool
+	CSRF        string
+	User        *store.User
 	Data        any
 }
 
@@ -28,7 +31,10 @@ func (s *Server) render(c *fiber.Ctx, page, title string, data any) error {
 	}
 	r := s.health.get(c.UserContext())
 	d := r.Checks["docker"]
-	pd := pageData{Title: title, DockerOK: d.OK, DockerError: d.Error, AssetsBuilt: ui.AssetsBuilt(), Data: data}
+	pd := pageData{Title: title, DockerOK: d.OK, DockerError: d.Error, AssetsBuilt: ui.AssetsBuilt(), CSRF: s.csrfToken(c), Data: data}
+	if sess := sessionFrom(c); sess != nil {
+		pd.User = sess.User
+	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", pd); err != nil {
 		return fmt.Errorf("render %s: %w", page, err)
@@ -42,3 +48,11 @@ func (s *Server) handleHome(c *fiber.Ctx) error {
 }
 
 func httpFS(f fs.FS) http.FileSystem { return http.FS(f) }
+
+// securityHeaders sets the headers every answer carries.
+func (s *Server) securityHeaders(c *fiber.Ctx) error {
+	c.Set("X-Content-Type-Options", "nosniff")
+	c.Set("X-Frame-Options", "DENY")
+	c.Set("Referrer-Policy", "same-origin")
+	return c.Next()
+}

@@ -43,6 +43,8 @@ type Config struct {
 	ReadyTimeout time.Duration
 	// BodyLimit caps request bodies (uploads).
 	BodyLimit int
+	// AllowSignup lets anyone create a candidate account.
+	AllowSignup bool
 }
 
 // Deps are the server's collaborators.
@@ -51,6 +53,7 @@ type Deps struct {
 	Database Pinger
 	Docker   Pinger
 	Terminal TerminalDeps
+	Accounts Accounts
 }
 
 // Server is the HTTP application.
@@ -115,7 +118,19 @@ func (s *Server) routes() {
 	s.app.Get("/healthz", s.handleHealthz)
 	s.app.Get("/readyz", s.handleReadyz)
 	s.app.Use("/static", filesystem.New(filesystem.Config{Root: httpFS(ui.Assets()), MaxAge: 3600}))
+	s.app.Use(s.securityHeaders, s.authenticate, s.csrfProtect)
 	s.app.Get("/", s.handleHome)
+	s.app.Get("/login", s.handleLoginPage)
+	s.app.Post("/login", s.handleLogin)
+	s.app.Get("/register", s.handleRegisterPage)
+	s.app.Post("/register", s.handleRegister)
+	s.app.Post("/logout", s.handleLogout)
+	api := s.app.Group("/api/v1")
+	api.Get("/csrf", s.handleCSRF)
+	api.Post("/login", s.handleLogin)
+	api.Post("/register", s.handleRegister)
+	api.Post("/logout", s.requireRole(), s.handleLogout)
+	api.Get("/me", s.requireRole(), s.handleMe)
 	s.registerTerminal()
 }
 

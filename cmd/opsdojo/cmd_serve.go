@@ -13,6 +13,7 @@ import (
 
 	"github.com/docker/docker/client"
 
+	"github.com/opsdojo/opsdojo/accounts"
 	"github.com/opsdojo/opsdojo/server"
 	"github.com/opsdojo/opsdojo/store"
 )
@@ -88,6 +89,11 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 	publicURL := fs.String("public-url", "", "URL browsers use to reach the server (default http://ADDR); websocket origins must match it")
 	shutdown := fs.Duration("shutdown-timeout", 15*time.Second, "how long graceful shutdown waits for in-flight requests and terminals")
 	bodyLimit := fs.Int("body-limit", 8<<20, "largest request body accepted, in bytes")
+	allowSignup := fs.Bool("allow-signup", true, "let anyone create a candidate account")
+	idle := fs.Duration("session-idle-timeout", 2*time.Hour, "log out after this long without activity")
+	maxAge := fs.Duration("session-max-age", 24*time.Hour, "log out this long after login, active or not")
+	adminEmail := fs.String("admin-email", "admin@opsdojo.local", "email of the first admin, created on first start when there is none")
+	adminPassword := fs.String("admin-password", "", "password of the first admin (default: generated and printed once)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -120,11 +126,24 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 	}
 	cancel()
 
+	acc := accounts.New(st, accounts.Config{IdleTimeout: *idle, AbsoluteTimeout: *maxAge}, log, time.Now)
+	created, pw, err := acc.EnsureAdmin(ctx, *adminEmail, *adminPassword)
+	if err != nil {
+		return err
+	}
+	if created && *adminPassword == "" {
+		// Printed once, to the terminal, never to the log stream.
+		fmt.Fprintf(app.stderr, "\n  First start: created admin %s with password %s\n  Log in and change it; it is not shown again.\n\n", *adminEmail, pw)
+	} else if created {
+		log.Info("created first admin from configuration", "email", *adminEmail)
+	}
+
 	srv, err := server.New(server.Config{
 		PublicURL:       *publicURL,
 		ShutdownTimeout: *shutdown,
 		BodyLimit:       *bodyLimit,
-	}, server.Deps{Log: log, Database: st, Docker: docker})
+		AllowSignup:     *allowSignup,
+	}, server.Deps{Log: log, Database: st, Docker: docker, Accounts: acc})
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,330 @@
+// Package accounts is local accounts and login sessions: argon2id password
+// hashes, random session tokens stored only as hashes, idle and absolute
+// timeouts, rotation at login, revocation at logout, and a login rate
+// limit. HTTP concerns (cookies, CSRF checks) live in server/.
+package accounts
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/mail"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/opsdojo/opsdojo/store"
+)
+
+// Store is the persistence accounts need.
+type Store interface {
+	CreateUser(ctx context.Context, u *store.User) error
+	UserByEmail(ctx context.Context, email string) (*store.User, error)
+	UserByID(ctx context.Context, id string) (*store.User, error)
+	CountUsersWithRole(ctx context.Context, role string) (int64, error)
+	CreateSession(ctx context.Context, s *store.Session) error
+	SessionByID(ctx context.Context, id string, now time.Time) (*store.Session, error)
+	TouchSession(ctx context.Context, id string, now time.Time) error
+	RevokeSession(ctx context.Context, id string, now time.Time) error
+	Audit(ctx context.Context, e *store.AuditEvent) error
+}
+
+// Errors callers map to answers.
+var (
+	ErrInvalidCredentials = errors.New("wrong email or password")
+	ErrRateLimited        = errors.New("too many failed logins; wait a few minutes and try again")
+	ErrNoSession          = errors.New("not logged in")
+	ErrEmailTaken         = errors.New("an account with this email already exists")
+)
+
+// ValidationError names the field that is wrong.
+type ValidationError struct{ Field, Msg string }
+
+func (e *ValidationError) Error() string { return e.Field + ": " + e.Msg }
+
+// Config holds session and rate-limit settings.
+type Config struct {
+	IdleTimeout     time.Duration // session ends after this long without use
+	AbsoluteTimeout time.Duration // session ends this long after login, used or not
+	LoginFailures   int           // failures allowed per window per (ip, email)
+	LoginWindow     time.Duration
+}
+
+// DefaultConfig is a reasonable production default.
+func DefaultConfig() Config {
+	return Config{IdleTimeout: 2 * time.Hour, AbsoluteTimeout: 24 * time.Hour, LoginFailures: 5, LoginWindow: 15 * time.Minute}
+}
+
+// Service is the accounts domain.
+type Service struct {
+	st      Store
+	cfg     Config
+	log     *slog.Logger
+	now     func() time.Time
+	limiter *limiter
+	// dummyHash is verified against when the email is unknown, so timing
+	// does not reveal which emails have accounts.
+	dummyHash string
+}
+
+// New returns a Service.
+func New(st Store, cfg Config, log *slog.Logger, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	d := DefaultConfig()
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = d.IdleTimeout
+	}
+	if cfg.AbsoluteTimeout <= 0 {
+		cfg.AbsoluteTimeout = d.AbsoluteTimeout
+	}
+	if cfg.LoginFailures <= 0 {
+		cfg.LoginFailures = d.LoginFailures
+	}
+	if cfg.LoginWindow <= 0 {
+		cfg.LoginWindow = d.LoginWindow
+	}
+	dummy, _ := HashPassword("opsdojo-timing-equaliser")
+	return &Service{st: st, cfg: cfg, log: log.With("component", "accounts"), now: now, limiter: newLimiter(cfg.LoginFailures, cfg.LoginWindow), dummyHash: dummy}
+}
+
+// ValidRole reports whether role is one of the four roles.
+func ValidRole(role string) bool {
+	switch role {
+	case store.RoleCandidate, store.RoleManager, store.RoleAuthor, store.RoleAdmin:
+		return true
+	}
+	return false
+}
+
+// NewUser is what CreateUser needs.
+type NewUser struct {
+	Email, Name, Password, Role string
+}
+
+// CreateUser validates and stores a new account.
+func (s *Service) CreateUser(ctx context.Context, nu NewUser) (*store.User, error) {
+	email := strings.ToLower(strings.TrimSpace(nu.Email))
+	if a, err := mail.ParseAddress(email); err != nil || a.Address != email {
+		return nil, &ValidationError{"email", fmt.Sprintf("%q is not an email address", nu.Email)}
+	}
+	if !ValidRole(nu.Role) {
+		return nil, &ValidationError{"role", fmt.Sprintf("%q is not a role; use candidate, manager, author or admin", nu.Role)}
+	}
+	if n := len([]rune(nu.Password)); n < MinPasswordLength || len(nu.Password) > MaxPasswordLength {
+		return nil, &ValidationError{"password", fmt.Sprintf("must be %d to %d characters", MinPasswordLength, MaxPasswordLength)}
+	}
+	name := strings.TrimSpace(nu.Name)
+	if name == "" {
+		name = strings.SplitN(email, "@", 2)[0]
+	}
+	if len(name) > 200 {
+		return nil, &ValidationError{"name", "must be at most 200 characters"}
+	}
+	hash, err := HashPassword(nu.Password)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now().UTC()
+	u := &store.User{Email: email, Name: name, Role: nu.Role, PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
+	if err := s.st.CreateUser(ctx, u); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return nil, ErrEmailTaken
+		}
+		return nil, fmt.Errorf("create user: %w", err)
+	}
+	_ = s.st.Audit(ctx, &store.AuditEvent{ActorID: u.ID, Action: "user.create", ObjectType: "user", ObjectID: u.ID, Detail: fmt.Sprintf(`{"role":%q}`, u.Role)})
+	return u, nil
+}
+
+// EnsureAdmin creates a first admin when none exists. With an empty
+// password a random one is generated; created reports whether an account
+// was made and password is the one to show once.
+func (s *Service) EnsureAdmin(ctx context.Context, email, password string) (created bool, pw string, err error) {
+	n, err := s.st.CountUsersWithRole(ctx, store.RoleAdmin)
+	if err != nil {
+		return false, "", err
+	}
+	if n > 0 {
+		return false, "", nil
+	}
+	if email == "" {
+		email = "admin@opsdojo.local"
+	}
+	if password == "" {
+		password = randomToken(15)
+	}
+	if _, err := s.CreateUser(ctx, NewUser{Email: email, Name: "Administrator", Password: password, Role: store.RoleAdmin}); err != nil {
+		return false, "", fmt.Errorf("create first admin: %w", err)
+	}
+	return true, password, nil
+}
+
+// Session is an authenticated login.
+type Session struct {
+	User      *store.User
+	ID        string // hash of the token
+	CSRFToken string
+	ExpiresAt time.Time
+}
+
+// Login checks credentials and opens a new session, returning the cookie
+// token (never stored). Callers revoke any previous session (rotation).
+func (s *Service) Login(ctx context.Context, email, password, ip, userAgent string) (token string, sess *Session, err error) {
+	email = strings.ToLower(strings.TrimSpace(email))
+	key := ip + "|" + email
+	now := s.now()
+	if !s.limiter.allow(key, now) {
+		return "", nil, ErrRateLimited
+	}
+	if len(password) > MaxPasswordLength {
+		s.limiter.fail(key, now)
+		return "", nil, ErrInvalidCredentials
+	}
+	u, err := s.st.UserByEmail(ctx, email)
+	if errors.Is(err, store.ErrNotFound) {
+		_, _ = VerifyPassword(s.dummyHash, password)
+		s.limiter.fail(key, now)
+		return "", nil, ErrInvalidCredentials
+	}
+	if err != nil {
+		return "", nil, fmt.Errorf("login: %w", err)
+	}
+	ok, err := VerifyPassword(u.PasswordHash, password)
+	if err != nil || !ok || u.Disabled {
+		s.limiter.fail(key, now)
+		_ = s.st.Audit(ctx, &store.AuditEvent{ActorID: u.ID, Action: "login.failed", ObjectType: "user", ObjectID: u.ID, Detail: fmt.Sprintf(`{"ip":%q}`, ip)})
+		return "", nil, ErrInvalidCredentials
+	}
+	s.limiter.reset(key)
+	token = randomToken(32)
+	rec := &store.Session{
+		ID: HashToken(token), UserID: u.ID, CSRFToken: randomToken(32),
+		CreatedAt: now.UTC(), LastSeenAt: now.UTC(), ExpiresAt: now.Add(s.cfg.AbsoluteTimeout).UTC(),
+		IP: ip, UserAgent: truncate(userAgent, 300),
+	}
+	if err := s.st.CreateSession(ctx, rec); err != nil {
+		return "", nil, fmt.Errorf("login: %w", err)
+	}
+	_ = s.st.Audit(ctx, &store.AuditEvent{ActorID: u.ID, Action: "login", ObjectType: "user", ObjectID: u.ID, Detail: fmt.Sprintf(`{"ip":%q}`, ip)})
+	return token, &Session{User: u, ID: rec.ID, CSRFToken: rec.CSRFToken, ExpiresAt: rec.ExpiresAt}, nil
+}
+
+// Authenticate resolves a cookie token to its live session, enforcing the
+// idle and absolute timeouts, and records activity.
+func (s *Service) Authenticate(ctx context.Context, token string) (*Session, error) {
+	if token == "" || len(token) > 200 {
+		return nil, ErrNoSession
+	}
+	now := s.now()
+	rec, err := s.st.SessionByID(ctx, HashToken(token), now.UTC())
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrNoSession
+	}
+	if err != nil {
+		return nil, fmt.Errorf("authenticate: %w", err)
+	}
+	if now.Sub(rec.LastSeenAt) > s.cfg.IdleTimeout {
+		_ = s.st.RevokeSession(ctx, rec.ID, now.UTC())
+		return nil, ErrNoSession
+	}
+	u, err := s.st.UserByID(ctx, rec.UserID)
+	if err != nil || u.Disabled {
+		return nil, ErrNoSession
+	}
+	// Write activity at most once a minute to spare the database.
+	if now.Sub(rec.LastSeenAt) > time.Minute {
+		if err := s.st.TouchSession(ctx, rec.ID, now.UTC()); err != nil {
+			s.log.Warn("touch session", "err", err)
+		}
+	}
+	return &Session{User: u, ID: rec.ID, CSRFToken: rec.CSRFToken, ExpiresAt: rec.ExpiresAt}, nil
+}
+
+// Logout revokes the session of token on the server.
+func (s *Service) Logout(ctx context.Context, token string) error {
+	if token == "" {
+		return nil
+	}
+	return s.st.RevokeSession(ctx, HashToken(token), s.now().UTC())
+}
+
+// HashToken is how tokens are stored: SHA-256, hex.
+func HashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// randomToken returns n random bytes, base64url without padding.
+func randomToken(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(fmt.Sprintf("crypto/rand: %v", err))
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// NewToken returns a fresh 256-bit random token (for CSRF cookies and
+// similar one-off secrets).
+func NewToken() string { return randomToken(32) }
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// limiter counts login failures per key in a sliding window.
+type limiter struct {
+	mu     sync.Mutex
+	max    int
+	window time.Duration
+	fails  map[string][]time.Time
+}
+
+func newLimiter(max int, window time.Duration) *limiter {
+	return &limiter{max: max, window: window, fails: map[string][]time.Time{}}
+}
+
+func (l *limiter) prune(key string, now time.Time) []time.Time {
+	ts := l.fails[key]
+	i := 0
+	for i < len(ts) && now.Sub(ts[i]) > l.window {
+		i++
+	}
+	ts = ts[i:]
+	if len(ts) == 0 {
+		delete(l.fails, key)
+	} else {
+		l.fails[key] = ts
+	}
+	return ts
+}
+
+func (l *limiter) allow(key string, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.fails) > 100_000 { // bound memory under a spray of keys
+		l.fails = map[string][]time.Time{}
+	}
+	return len(l.prune(key, now)) < l.max
+}
+
+func (l *limiter) fail(key string, now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.fails[key] = append(l.prune(key, now), now)
+}
+
+func (l *limiter) reset(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.fails, key)
+}
