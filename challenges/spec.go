@@ -1,0 +1,243 @@
+// Package challenges defines the challenge format (challenge.yaml plus the
+// scripts and files it names), loads and validates it with file:line:col
+// problems, derives per-attempt seeded values, generates the JSON Schema and
+// keeps a hot-reloading catalog.
+//
+// Dependencies: besides yaml.v3 this package imports the two static check
+// engines (grader/dockerfilecheck, grader/terraformcheck). They are pure leaf
+// packages (no Docker, no disk, nothing else of ours); importing them lets
+// lint reject a Dockerfile or .tf starter exactly when the grader could not
+// parse it, and lets the check types embed the engines' option types so the
+// YAML and the grader can never disagree about rule ids.
+package challenges
+
+import (
+	"time"
+
+	"github.com/opsdojo/opsdojo/grader/dockerfilecheck"
+	"github.com/opsdojo/opsdojo/grader/terraformcheck"
+)
+
+// Kind of challenge.
+type Kind string
+
+const (
+	KindTroubleshoot Kind = "troubleshoot"
+	KindDockerfile   Kind = "dockerfile"
+	KindTerraform    Kind = "terraform"
+)
+
+// Kinds lists the valid kinds.
+var Kinds = []Kind{KindTroubleshoot, KindDockerfile, KindTerraform}
+
+// Difficulty of a challenge.
+type Difficulty string
+
+const (
+	Easy   Difficulty = "easy"
+	Medium Difficulty = "medium"
+	Hard   Difficulty = "hard"
+)
+
+// Difficulties lists the valid difficulties.
+var Difficulties = []Difficulty{Easy, Medium, Hard}
+
+// Check types.
+const (
+	CheckScript      = "script"
+	CheckFile        = "file"
+	CheckHTTP        = "http"
+	CheckDockerfile  = "dockerfile"
+	CheckDockerBuild = "docker_build"
+	CheckTerraform   = "terraform"
+)
+
+// CheckTypes lists the valid check types.
+var CheckTypes = []string{CheckScript, CheckFile, CheckHTTP, CheckDockerfile, CheckDockerBuild, CheckTerraform}
+
+// Limits and defaults of the format (see docs/CHALLENGES.md).
+const (
+	DefaultCheckTimeout = 10 * time.Second
+	MaxCheckTimeout     = 5 * time.Minute
+	MaxTimeLimit        = 8 * time.Hour
+	DefaultUser         = "candidate"
+	DefaultNetwork      = "none"
+	DefaultCPUs         = 1.0
+	MaxCPUs             = 4.0
+	DefaultMemory       = Size(512 << 20)
+	MaxMemory           = Size(8 << 30)
+	DefaultPids         = 256
+	MaxPids             = 4096
+	MaxDisk             = Size(20 << 30)
+	DefaultBuildTimeout = 3 * time.Minute
+	MaxBuildTimeout     = 15 * time.Minute
+	MaxFileSize         = 1 << 20 // any single referenced file
+)
+
+// AllowedCapabilities are the Linux capabilities a challenge may add back
+// (every sandbox drops ALL). Anything else (SYS_ADMIN, NET_ADMIN, SYS_PTRACE…)
+// would weaken the sandbox for every attempt.
+var AllowedCapabilities = []string{"AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "NET_BIND_SERVICE", "NET_RAW", "SETGID", "SETUID"}
+
+// Spec is challenge.yaml as written. Paths of files in the challenge
+// (setup, run, starter, solution, wrong_fixes) are relative to the YAML;
+// paths in the sandbox (files[].path, file checks) are absolute.
+type Spec struct {
+	ID          string     `yaml:"id" jsonschema:"required,minLength=3,maxLength=64,pattern=^[a-z0-9][a-z0-9-]*[a-z0-9]$" jsonschema_description:"stable slug (lower case letters, digits, dashes); the version is a content hash"`
+	Title       string     `yaml:"title" jsonschema:"required,minLength=1,maxLength=120"`
+	Kind        Kind       `yaml:"kind" jsonschema:"required,enum=troubleshoot,enum=dockerfile,enum=terraform"`
+	Difficulty  Difficulty `yaml:"difficulty" jsonschema:"required,enum=easy,enum=medium,enum=hard"`
+	TimeLimit   Duration   `yaml:"time_limit" jsonschema:"required" jsonschema_description:"time the candidate gets, e.g. 20m (at most 8h)"`
+	Tags        []string   `yaml:"tags,omitempty" jsonschema:"uniqueItems=true"`
+	Description string     `yaml:"description" jsonschema:"required,minLength=1" jsonschema_description:"Markdown shown to the candidate"`
+	Sandbox     Sandbox    `yaml:"sandbox" jsonschema:"required"`
+	Files       []File     `yaml:"files,omitempty" jsonschema_description:"files copied into the sandbox before setup and editable in the browser"`
+	Checks      []Check    `yaml:"checks" jsonschema:"required,minItems=1"`
+	Hints       []Hint     `yaml:"hints,omitempty"`
+	Solution    string     `yaml:"solution" jsonschema:"required" jsonschema_description:"bash script run in the sandbox as root; must reach full marks in challenge test"`
+	WrongFixes  []string   `yaml:"wrong_fixes,omitempty" jsonschema_description:"bash scripts that must NOT reach full marks"`
+	Seed        *Seed      `yaml:"seed,omitempty" jsonschema_description:"values derived per attempt, given to setup, checks and solution as environment variables"`
+}
+
+// Sandbox describes the attempt's container.
+type Sandbox struct {
+	Image        string            `yaml:"image" jsonschema:"required,minLength=1" jsonschema_description:"image name, e.g. opsdojo/shell"`
+	User         string            `yaml:"user,omitempty" jsonschema:"pattern=^[a-z_][a-z0-9_-]*$" jsonschema_description:"candidate shell user (default candidate)"`
+	Resources    Resources         `yaml:"resources,omitempty"`
+	Network      string            `yaml:"network,omitempty" jsonschema:"enum=none,enum=isolated" jsonschema_description:"none (default) or isolated (internal network, no route out)"`
+	Capabilities []string          `yaml:"capabilities,omitempty" jsonschema:"uniqueItems=true,enum=AUDIT_WRITE,enum=CHOWN,enum=DAC_OVERRIDE,enum=FOWNER,enum=FSETID,enum=KILL,enum=NET_BIND_SERVICE,enum=NET_RAW,enum=SETGID,enum=SETUID" jsonschema_description:"capabilities added back after dropping ALL"`
+	Setup        string            `yaml:"setup,omitempty" jsonschema_description:"bash script run as root before the candidate connects (required for troubleshoot)"`
+	Env          map[string]string `yaml:"env,omitempty" jsonschema_description:"environment of the candidate shell, setup, checks and solution"`
+}
+
+// Resources are the sandbox limits.
+type Resources struct {
+	CPUs   float64 `yaml:"cpus,omitempty" jsonschema:"exclusiveMinimum=0,maximum=4" jsonschema_description:"cores, e.g. 0.5 (default 1)"`
+	Memory Size    `yaml:"memory,omitempty" jsonschema_description:"e.g. 256Mi (default 512Mi, at most 8Gi); swap is not added"`
+	Pids   int64   `yaml:"pids,omitempty" jsonschema:"minimum=16,maximum=4096" jsonschema_description:"process limit (default 256)"`
+	Disk   Size    `yaml:"disk,omitempty" jsonschema_description:"writable space, e.g. 1Gi (how it is enforced depends on the host)"`
+}
+
+// File is a file placed in the sandbox before setup.
+type File struct {
+	Path     string   `yaml:"path" jsonschema:"required,pattern=^/" jsonschema_description:"absolute path in the sandbox"`
+	Starter  string   `yaml:"starter,omitempty" jsonschema_description:"file in the challenge dir with the initial content (empty file when omitted)"`
+	Mode     FileMode `yaml:"mode,omitempty" jsonschema_description:"octal permissions, default 0644"`
+	Language string   `yaml:"language,omitempty" jsonschema:"enum=dockerfile,enum=terraform,enum=hcl,enum=yaml,enum=json,enum=shell,enum=python,enum=go,enum=javascript,enum=nginx,enum=ini,enum=toml,enum=markdown,enum=text" jsonschema_description:"editor language (inferred from the file name when omitted)"`
+}
+
+// Hint is shown on request for a point cost.
+type Hint struct {
+	Text string `yaml:"text" jsonschema:"required,minLength=1"`
+	Cost int    `yaml:"cost,omitempty" jsonschema:"minimum=0" jsonschema_description:"points deducted when taken"`
+}
+
+// Check is one graded check. Type selects which of the typed parts is set;
+// exactly one of them is non-nil after Load.
+type Check struct {
+	ID      string   `yaml:"id"`
+	Title   string   `yaml:"title"`
+	Type    string   `yaml:"type"`
+	Points  int      `yaml:"points"`
+	Timeout Duration `yaml:"timeout"`
+	Hidden  bool     `yaml:"hidden"`
+
+	Script      *ScriptCheck      `yaml:"-"`
+	File        *FileCheck        `yaml:"-"`
+	HTTP        *HTTPCheck        `yaml:"-"`
+	Dockerfile  *DockerfileCheck  `yaml:"-"`
+	DockerBuild *DockerBuildCheck `yaml:"-"`
+	Terraform   *TerraformCheck   `yaml:"-"`
+}
+
+// checkBase is the common part of every check, as the schema shows it.
+type checkBase struct {
+	ID      string   `yaml:"id" jsonschema:"required,pattern=^[a-z0-9][a-z0-9-]*$"`
+	Title   string   `yaml:"title" jsonschema:"required,minLength=1"`
+	Type    string   `yaml:"type,omitempty" jsonschema_description:"check type (script when omitted)"`
+	Points  int      `yaml:"points" jsonschema:"required,minimum=1"`
+	Timeout Duration `yaml:"timeout,omitempty" jsonschema_description:"default 10s, at most 5m"`
+	Hidden  bool     `yaml:"hidden,omitempty" jsonschema_description:"hide the details (title only) in interview mode"`
+}
+
+// ScriptCheck runs a bash script in the trusted grader container that
+// shares the sandbox's network and PID namespaces: the sandbox's filesystem
+// is at $SANDBOX_ROOT, its services on localhost. Exit 0 = pass; stdout
+// lines become the feedback.
+type ScriptCheck struct {
+	Run string `yaml:"run" jsonschema:"required" jsonschema_description:"script in the challenge dir"`
+}
+
+// FileCheck inspects a file in the sandbox (resolved inside the sandbox
+// root; owner names are looked up in the sandbox's /etc/passwd).
+type FileCheck struct {
+	Path     string   `yaml:"path" jsonschema:"required,pattern=^/" jsonschema_description:"absolute path in the sandbox"`
+	Exists   *bool    `yaml:"exists,omitempty" jsonschema_description:"default true; false asserts the file is absent"`
+	Mode     FileMode `yaml:"mode,omitempty" jsonschema_description:"exact octal permissions, e.g. 0640"`
+	Owner    string   `yaml:"owner,omitempty" jsonschema:"pattern=^[a-z0-9_][a-z0-9_.-]*(:[a-z0-9_][a-z0-9_.-]*)?$" jsonschema_description:"user or user:group (names or ids)"`
+	Contains string   `yaml:"contains,omitempty" jsonschema_description:"substring the content must contain"`
+	Regex    string   `yaml:"regex,omitempty" jsonschema_description:"RE2 regexp (multi-line mode) the content must match"`
+}
+
+// HTTPCheck requests a URL from inside the sandbox's network namespace.
+type HTTPCheck struct {
+	URL          string `yaml:"url" jsonschema:"required,pattern=^https?://" jsonschema_description:"e.g. http://localhost:8080/healthz"`
+	Method       string `yaml:"method,omitempty" jsonschema:"enum=GET,enum=HEAD,enum=POST,enum=PUT,enum=DELETE" jsonschema_description:"default GET"`
+	Status       int    `yaml:"status,omitempty" jsonschema:"minimum=100,maximum=599" jsonschema_description:"expected status, default 200"`
+	BodyContains string `yaml:"body_contains,omitempty"`
+	BodyRegex    string `yaml:"body_regex,omitempty" jsonschema_description:"RE2 regexp the body must match"`
+}
+
+// DockerfileCheck applies the static Dockerfile rules to a file in the sandbox.
+type DockerfileCheck struct {
+	Path                    string `yaml:"path" jsonschema:"required,pattern=^/" jsonschema_description:"the candidate's Dockerfile in the sandbox"`
+	dockerfilecheck.Options `yaml:",inline"`
+}
+
+// DockerBuildCheck builds the candidate's Dockerfile with limits and,
+// optionally, runs the image and probes it.
+type DockerBuildCheck struct {
+	Context      string    `yaml:"context" jsonschema:"required,pattern=^/" jsonschema_description:"build context directory in the sandbox"`
+	Dockerfile   string    `yaml:"dockerfile,omitempty" jsonschema_description:"Dockerfile path relative to the context (default Dockerfile)"`
+	Network      bool      `yaml:"network,omitempty" jsonschema_description:"allow network during the build (default false)"`
+	BuildTimeout Duration  `yaml:"build_timeout,omitempty" jsonschema_description:"default 3m, at most 15m"`
+	MaxImageSize Size      `yaml:"max_image_size,omitempty" jsonschema_description:"fail when the image is larger, e.g. 200Mi"`
+	Run          *BuildRun `yaml:"run,omitempty" jsonschema_description:"run the built image and probe it"`
+}
+
+// BuildRun probes a container of the built image.
+type BuildRun struct {
+	Port         int      `yaml:"port,omitempty" jsonschema:"minimum=1,maximum=65535" jsonschema_description:"container port to probe over HTTP"`
+	HTTPPath     string   `yaml:"http_path,omitempty" jsonschema:"pattern=^/" jsonschema_description:"default /"`
+	ExpectStatus int      `yaml:"expect_status,omitempty" jsonschema:"minimum=100,maximum=599" jsonschema_description:"default 200"`
+	Command      []string `yaml:"command,omitempty" jsonschema_description:"instead of probing a port, run this in the container; exit 0 = pass"`
+	ReadyTimeout Duration `yaml:"ready_timeout,omitempty" jsonschema_description:"how long to wait for the port (default 30s)"`
+	ExpectUser   string   `yaml:"expect_user,omitempty" jsonschema_description:"the main process must run as this user (name or uid)"`
+}
+
+// TerraformCheck asserts the .tf files of a directory in the sandbox.
+type TerraformCheck struct {
+	Dir                       string `yaml:"dir" jsonschema:"required,pattern=^/" jsonschema_description:"configuration directory in the sandbox"`
+	terraformcheck.Assertions `yaml:",inline"`
+}
+
+// Seed declares per-attempt values.
+type Seed struct {
+	Vars []SeedVar `yaml:"vars" jsonschema:"required,minItems=1"`
+}
+
+// SeedVar kinds.
+const (
+	SeedPort = "port"
+	SeedWord = "word"
+	SeedInt  = "int"
+)
+
+// SeedVar is one derived value, exported as an environment variable.
+type SeedVar struct {
+	Name  string   `yaml:"name" jsonschema:"required,pattern=^[A-Z][A-Z0-9_]*$" jsonschema_description:"environment variable name"`
+	Kind  string   `yaml:"kind" jsonschema:"required,enum=port,enum=word,enum=int"`
+	Min   int      `yaml:"min,omitempty" jsonschema_description:"port/int lower bound (port default 20000, int default 0)"`
+	Max   int      `yaml:"max,omitempty" jsonschema_description:"port/int upper bound (port default 29999, int default 100)"`
+	Words []string `yaml:"words,omitempty" jsonschema_description:"word choices (default a built-in list)"`
+}

@@ -1,0 +1,502 @@
+package grader
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/docker/docker/api/types/build"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/client"
+	"github.com/docker/docker/pkg/jsonmessage"
+	"github.com/docker/docker/pkg/stdcopy"
+
+	"github.com/opsdojo/opsdojo/challenges"
+)
+
+// Limits of candidate image builds and runs.
+const (
+	maxBuildContext   = 64 << 20
+	buildMemory       = 1 << 30
+	buildCPUs         = 1.0
+	runMemory         = 256 << 20
+	runPids           = 128
+	runCPUs           = 0.5
+	defaultReadyWait  = 30 * time.Second
+	buildLogTailLines = 30
+	// LabelGraderBuild marks images and containers of docker_build checks.
+	LabelGraderBuild = "io.opsdojo.grader-build"
+)
+
+// BuildRequest is one docker_build check.
+type BuildRequest struct {
+	Context      io.Reader // tar of the build context, files at its root
+	Dockerfile   string    // relative to the context
+	Network      bool      // allow network during RUN steps
+	BuildTimeout time.Duration
+	MaxImageSize int64
+	Run          *challenges.BuildRun
+}
+
+// BuildResult is what happened.
+type BuildResult struct {
+	Passed    bool
+	Message   string
+	Output    string // build log tail and probe output
+	ImageSize int64
+}
+
+// DockerBuilder builds candidate images with the Docker daemon: RUN steps
+// without network unless allowed, memory and CPU limits, a deadline; runs
+// the image hardened (no capabilities, no network, no new privileges) and
+// probes it from a probe container sharing only its network namespace.
+// Images and containers are always removed.
+type DockerBuilder struct {
+	cli        *client.Client
+	probeImage string
+}
+
+// NewDockerBuilder returns a builder; probeImage has curl and bash.
+func NewDockerBuilder(cli *client.Client, probeImage string) *DockerBuilder {
+	return &DockerBuilder{cli: cli, probeImage: probeImage}
+}
+
+func randomSuffix() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// BuildAndRun builds, measures, runs and probes; see BuildRequest.
+func (d *DockerBuilder) BuildAndRun(ctx context.Context, req BuildRequest) (res BuildResult, err error) {
+	tag := "opsdojo-grade/" + randomSuffix() + ":check"
+	var containers []string
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		for _, id := range containers {
+			_ = d.cli.ContainerRemove(cctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true})
+		}
+		_, _ = d.cli.ImageRemove(cctx, tag, image.RemoveOptions{Force: true, PruneChildren: true})
+	}()
+
+	bctx, cancel := context.WithTimeout(ctx, req.BuildTimeout)
+	defer cancel()
+	network := "none"
+	if req.Network {
+		network = "default"
+	}
+	resp, err := d.cli.ImageBuild(bctx, req.Context, build.ImageBuildOptions{
+		Tags: []string{tag}, Dockerfile: req.Dockerfile, NetworkMode: network,
+		Memory: buildMemory, MemorySwap: buildMemory, CPUPeriod: 100000, CPUQuota: int64(buildCPUs * 100000),
+		Remove: true, ForceRemove: true, PullParent: false, Version: build.BuilderV1,
+		Labels: map[string]string{LabelGraderBuild: "true"},
+	})
+	if err != nil {
+		if bctx.Err() != nil {
+			return BuildResult{Message: fmt.Sprintf("the build did not finish within %s", req.BuildTimeout)}, nil
+		}
+		return BuildResult{}, fmt.Errorf("start build: %w", err)
+	}
+	logTail, buildErr := readBuildLog(resp.Body)
+	resp.Body.Close()
+	res.Output = logTail
+	if bctx.Err() != nil {
+		res.Message = fmt.Sprintf("the build did not finish within %s", req.BuildTimeout)
+		return res, nil
+	}
+	if buildErr != "" {
+		res.Message = "the image does not build: " + buildErr
+		return res, nil
+	}
+	ins, err := d.cli.ImageInspect(ctx, tag)
+	if err != nil {
+		return res, fmt.Errorf("inspect built image: %w", err)
+	}
+	res.ImageSize = ins.Size
+	sizeNote := fmt.Sprintf("image size %s", humanBytes(ins.Size))
+	if req.MaxImageSize > 0 && ins.Size > req.MaxImageSize {
+		res.Message = fmt.Sprintf("the image builds but is %s, over the limit of %s", humanBytes(ins.Size), humanBytes(req.MaxImageSize))
+		return res, nil
+	}
+	if req.Run == nil {
+		res.Passed, res.Message = true, "the image builds; "+sizeNote
+		return res, nil
+	}
+	pids := int64(runPids)
+	cr, err := d.cli.ContainerCreate(ctx, &container.Config{Image: tag, Labels: map[string]string{LabelGraderBuild: "true"}},
+		&container.HostConfig{
+			NetworkMode: "none", CapDrop: []string{"ALL"}, SecurityOpt: []string{"no-new-privileges"},
+			Init: boolPtr(true), LogConfig: container.LogConfig{Type: "json-file", Config: map[string]string{"max-size": "1m", "max-file": "1"}},
+			Resources: container.Resources{Memory: runMemory, MemorySwap: runMemory, NanoCPUs: int64(runCPUs * 1e9), PidsLimit: &pids},
+		}, nil, nil, "opsdojo-grade-run-"+randomSuffix())
+	if err != nil {
+		res.Message = "the image builds but a container cannot be created from it: " + err.Error()
+		return res, nil
+	}
+	containers = append(containers, cr.ID)
+	if err := d.cli.ContainerStart(ctx, cr.ID, container.StartOptions{}); err != nil {
+		res.Message = "the image builds but does not start: " + err.Error()
+		return res, nil
+	}
+	run := req.Run
+	wait := run.ReadyTimeout.D()
+	if wait <= 0 {
+		wait = defaultReadyWait
+	}
+	var problems []string
+	switch {
+	case run.Port > 0:
+		ok, out, err := d.probePort(ctx, cr.ID, run, wait, &containers)
+		if err != nil {
+			return res, err
+		}
+		res.Output = strings.TrimSpace(res.Output + "\n--- probe ---\n" + out)
+		if !ok {
+			problems = append(problems, d.notServing(ctx, cr.ID, run, out))
+		}
+	case len(run.Command) > 0:
+		code, out, err := d.execIn(ctx, cr.ID, run.Command, wait)
+		res.Output = strings.TrimSpace(res.Output + "\n--- command ---\n" + out)
+		if err != nil {
+			problems = append(problems, "the command could not run: "+err.Error())
+		} else if code != 0 {
+			problems = append(problems, fmt.Sprintf("`%s` exited with status %d", strings.Join(run.Command, " "), code))
+		}
+	}
+	if run.ExpectUser != "" {
+		if msg := d.checkUser(ctx, cr.ID, run.ExpectUser); msg != "" {
+			problems = append(problems, msg)
+		}
+	}
+	if len(problems) > 0 {
+		res.Message = strings.Join(problems, "; ") + "; " + sizeNote
+		return res, nil
+	}
+	res.Passed = true
+	if run.Port > 0 {
+		p := run.HTTPPath
+		if p == "" {
+			p = "/"
+		}
+		res.Message = fmt.Sprintf("the container answers on port %d (%s); %s", run.Port, p, sizeNote)
+	} else {
+		res.Message = "the container runs as expected; " + sizeNote
+	}
+	return res, nil
+}
+
+func boolPtr(b bool) *bool { return &b }
+
+// readBuildLog returns the last lines of the build output and the build's
+// error message, if any.
+func readBuildLog(r io.Reader) (tail string, errMsg string) {
+	dec := json.NewDecoder(r)
+	var lines []string
+	for {
+		var m jsonmessage.JSONMessage
+		if err := dec.Decode(&m); err != nil {
+			break
+		}
+		if m.Error != nil {
+			errMsg = m.Error.Message
+		}
+		for _, l := range strings.Split(strings.TrimRight(m.Stream, "\n"), "\n") {
+			if strings.TrimSpace(l) == "" {
+				continue
+			}
+			lines = append(lines, l)
+			if len(lines) > buildLogTailLines {
+				lines = lines[1:]
+			}
+		}
+	}
+	return strings.Join(lines, "\n"), errMsg
+}
+
+// probePort polls the container's port from a probe container that shares
+// only its network namespace.
+func (d *DockerBuilder) probePort(ctx context.Context, id string, run *challenges.BuildRun, wait time.Duration, containers *[]string) (bool, string, error) {
+	p := run.HTTPPath
+	if p == "" {
+		p = "/"
+	}
+	want := run.ExpectStatus
+	if want == 0 {
+		want = 200
+	}
+	tries := int(wait / (500 * time.Millisecond))
+	if tries < 1 {
+		tries = 1
+	}
+	script := fmt.Sprintf(`code=000
+for i in $(seq %d); do
+  code=$(curl -s -o /tmp/body -w '%%{http_code}' --max-time 2 'http://127.0.0.1:%d%s' || true)
+  [ "$code" = "%d" ] && { echo "HTTP $code after ${i} tries"; head -c 2000 /tmp/body; exit 0; }
+  sleep 0.5
+done
+echo "last answer: HTTP $code"; head -c 2000 /tmp/body 2>/dev/null; exit 1
+`, tries, run.Port, p, want)
+	pids := int64(64)
+	cr, err := d.cli.ContainerCreate(ctx, &container.Config{Image: d.probeImage, Cmd: []string{"bash", "-c", script}, Entrypoint: []string{},
+		Labels: map[string]string{LabelGraderBuild: "true"}},
+		&container.HostConfig{NetworkMode: container.NetworkMode("container:" + id), CapDrop: []string{"ALL"}, SecurityOpt: []string{"no-new-privileges"},
+			Resources: container.Resources{Memory: 128 << 20, MemorySwap: 128 << 20, PidsLimit: &pids}}, nil, nil, "opsdojo-grade-probe-"+randomSuffix())
+	if err != nil {
+		return false, "", fmt.Errorf("create port probe: %w", err)
+	}
+	*containers = append(*containers, cr.ID)
+	waitC, errC := d.cli.ContainerWait(ctx, cr.ID, container.WaitConditionNextExit)
+	if err := d.cli.ContainerStart(ctx, cr.ID, container.StartOptions{}); err != nil {
+		return false, "", fmt.Errorf("start port probe: %w", err)
+	}
+	var code int64 = -1
+	select {
+	case w := <-waitC:
+		code = w.StatusCode
+	case err := <-errC:
+		return false, "", fmt.Errorf("wait for port probe: %w", err)
+	case <-ctx.Done():
+		return false, "timed out", nil
+	}
+	out := d.logs(ctx, cr.ID)
+	return code == 0, out, nil
+}
+
+func (d *DockerBuilder) logs(ctx context.Context, id string) string {
+	rc, err := d.cli.ContainerLogs(ctx, id, container.LogsOptions{ShowStdout: true, ShowStderr: true, Tail: "40"})
+	if err != nil {
+		return ""
+	}
+	defer rc.Close()
+	var out bytes.Buffer
+	_, _ = stdcopy.StdCopy(&out, &out, io.LimitReader(rc, 64<<10))
+	return strings.TrimSpace(out.String())
+}
+
+// notServing explains a failed port probe: the container may have exited.
+func (d *DockerBuilder) notServing(ctx context.Context, id string, run *challenges.BuildRun, probeOut string) string {
+	if ins, err := d.cli.ContainerInspect(ctx, id); err == nil && ins.State != nil && !ins.State.Running {
+		msg := fmt.Sprintf("the container exited with status %d", ins.State.ExitCode)
+		if ins.State.OOMKilled {
+			msg += " (out of memory)"
+		}
+		if l := d.logs(ctx, id); l != "" {
+			msg += "; its last output: " + lastLines(l, 5)
+		}
+		return msg
+	}
+	return fmt.Sprintf("nothing answered as expected on port %d: %s", run.Port, lastLines(probeOut, 1))
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, " | ")
+}
+
+func (d *DockerBuilder) execIn(ctx context.Context, id string, cmd []string, timeout time.Duration) (int, string, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	ex, err := d.cli.ContainerExecCreate(ctx, id, container.ExecOptions{Cmd: cmd, AttachStdout: true, AttachStderr: true})
+	if err != nil {
+		return 0, "", err
+	}
+	hj, err := d.cli.ContainerExecAttach(ctx, ex.ID, container.ExecAttachOptions{})
+	if err != nil {
+		return 0, "", err
+	}
+	defer hj.Close()
+	var out bytes.Buffer
+	done := make(chan struct{})
+	go func() { _, _ = stdcopy.StdCopy(&out, &out, io.LimitReader(hj.Reader, 64<<10)); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return 0, out.String(), fmt.Errorf("timed out after %s", timeout)
+	}
+	ins, err := d.cli.ContainerExecInspect(ctx, ex.ID)
+	if err != nil {
+		return 0, out.String(), err
+	}
+	return ins.ExitCode, out.String(), nil
+}
+
+// checkUser compares the uid of the container's main process with want (a
+// name resolved through the image's own /etc/passwd, or a number).
+func (d *DockerBuilder) checkUser(ctx context.Context, id, want string) string {
+	top, err := d.cli.ContainerTop(ctx, id, []string{"-o", "pid,uid,comm"})
+	if err != nil {
+		return "cannot list the container's processes: " + err.Error()
+	}
+	uidCol := -1
+	for i, t := range top.Titles {
+		if strings.EqualFold(t, "UID") {
+			uidCol = i
+		}
+	}
+	if uidCol < 0 || len(top.Processes) == 0 {
+		return "the container has no running process"
+	}
+	// The first process is tini (docker --init, root); the main process is next.
+	proc := top.Processes[len(top.Processes)-1]
+	if len(top.Processes) > 1 {
+		proc = top.Processes[1]
+	}
+	uid, _ := strconv.Atoi(proc[uidCol])
+	wantUID, err := strconv.Atoi(want)
+	if err != nil {
+		if want == "non-root" {
+			if uid == 0 {
+				return "the main process runs as root; add a USER instruction"
+			}
+			return ""
+		}
+		wantUID = d.uidInImage(ctx, id, want)
+		if wantUID < 0 {
+			return fmt.Sprintf("user %q does not exist in the image", want)
+		}
+	}
+	if uid != wantUID {
+		return fmt.Sprintf("the main process runs as uid %d, expected %s (uid %d)", uid, want, wantUID)
+	}
+	return ""
+}
+
+func (d *DockerBuilder) uidInImage(ctx context.Context, id, name string) int {
+	rc, _, err := d.cli.CopyFromContainer(ctx, id, "/etc/passwd")
+	if err != nil {
+		return -1
+	}
+	defer rc.Close()
+	tr := tar.NewReader(rc)
+	if _, err := tr.Next(); err != nil {
+		return -1
+	}
+	sc := bufio.NewScanner(io.LimitReader(tr, 1<<20))
+	for sc.Scan() {
+		f := strings.Split(sc.Text(), ":")
+		if len(f) >= 3 && f[0] == name {
+			if n, err := strconv.Atoi(f[2]); err == nil {
+				return n
+			}
+		}
+	}
+	return -1
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+// dockerBuildCheck gathers the build context from the target and runs it.
+func (g *Grader) dockerBuildCheck(ctx context.Context, t Target, bc *challenges.DockerBuildCheck, r *CheckResult) {
+	if g.build == nil {
+		r.Message = "docker_build checks are not available on this server (no image builder configured)"
+		return
+	}
+	dir := path.Clean(expand(bc.Context, t.Env))
+	tarCtx, err := g.buildContext(ctx, t, dir)
+	if err != nil {
+		r.Message = fmt.Sprintf("cannot read the build context %s: %v", dir, err)
+		return
+	}
+	df := bc.Dockerfile
+	if df == "" {
+		df = "Dockerfile"
+	}
+	bt := bc.BuildTimeout.D()
+	if bt <= 0 {
+		bt = challenges.DefaultBuildTimeout
+	}
+	res, err := g.build.BuildAndRun(ctx, BuildRequest{Context: tarCtx, Dockerfile: df, Network: bc.Network, BuildTimeout: bt, MaxImageSize: int64(bc.MaxImageSize), Run: bc.Run})
+	if err != nil {
+		r.Message = "the grader could not build the image: " + err.Error()
+		return
+	}
+	r.Passed, r.Message, r.Output = res.Passed, res.Message, res.Output
+}
+
+// buildContext returns a tar of dir with its files at the root.
+func (g *Grader) buildContext(ctx context.Context, t Target, dir string) (io.Reader, error) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	if t.SandboxID == "" {
+		var names []string
+		for p := range t.Files {
+			if strings.HasPrefix(p, dir+"/") {
+				names = append(names, p)
+			}
+		}
+		sort.Strings(names)
+		if len(names) == 0 {
+			return nil, errors.New("no files submitted under it")
+		}
+		for _, p := range names {
+			c := t.Files[p]
+			if err := tw.WriteHeader(&tar.Header{Name: strings.TrimPrefix(p, dir+"/"), Mode: 0o644, Size: int64(len(c)), Typeflag: tar.TypeReg}); err != nil {
+				return nil, err
+			}
+			if _, err := tw.Write(c); err != nil {
+				return nil, err
+			}
+		}
+		return &buf, tw.Close()
+	}
+	f, err := g.readFile(ctx, t, dir)
+	if err != nil {
+		return nil, err
+	}
+	rc, err := g.sb.CopyOut(ctx, t.SandboxID, f.path, maxBuildContext)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	tr := tar.NewReader(rc)
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		_, rest, ok := strings.Cut(hdr.Name, "/")
+		if !ok || rest == "" {
+			continue // the directory itself
+		}
+		hdr.Name = rest
+		if err := tw.WriteHeader(hdr); err != nil {
+			return nil, err
+		}
+		if hdr.Typeflag == tar.TypeReg {
+			if _, err := io.Copy(tw, tr); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return &buf, tw.Close()
+}
