@@ -1,7 +1,12 @@
 #!/bin/bash
 # Read the candidate's file through sbx-path: symlinks resolve inside the
-# sandbox, never into the grader's own filesystem.
+# sandbox, never into the grader's own filesystem. Expected values stay in
+# this script and are compared with bash builtins: a check's command lines
+# are visible to the sandbox (shared PID namespace), its files are not.
 f=$(sbx-path /etc/motd) || { echo "/etc/motd does not exist"; exit 1; }
-if grep -qx 'motd-fixed' "$f"; then echo "/etc/motd is right"; exit 0; fi
-echo "/etc/motd does not say motd-fixed"
+want="motd-fixed"
+while IFS= read -r line; do
+	if [[ "$line" == "$want" ]]; then echo "/etc/motd is right"; exit 0; fi
+done < "$f"
+echo "/etc/motd does not say what the on-call expects"
 exit 1

@@ -1,0 +1,293 @@
+package grader_test
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/opsdojo/opsdojo/challenges"
+	"github.com/opsdojo/opsdojo/grader"
+	"github.com/opsdojo/opsdojo/sandbox"
+	"github.com/opsdojo/opsdojo/sandbox/sandboxtest"
+)
+
+const probeImage = "opsdojo/probe:latest"
+
+type env struct {
+	m *sandbox.Manager
+	g *grader.Grader
+}
+
+func newEnv(t *testing.T) env {
+	t.Helper()
+	cli := sandboxtest.Client(t)
+	sandboxtest.Image(t, cli)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := cli.ImageInspect(ctx, probeImage); err != nil {
+		sandboxtest.Unavailable(t, "probe image %s missing (opsdojo images build): %v", probeImage, err)
+	}
+	log := slog.New(slog.DiscardHandler)
+	m, err := sandbox.NewManager(cli, sandbox.Config{Instance: sandboxtest.Instance(t, cli), MaxPerOwner: -1, ProbeImage: probeImage}, log, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return env{m: m, g: grader.New(m, grader.NewDockerBuilder(cli, probeImage), log, time.Now)}
+}
+
+func load(t *testing.T, dir string) *challenges.Challenge {
+	t.Helper()
+	ch, err := challenges.Load(dir)
+	if err != nil {
+		t.Fatalf("load %s: %v", dir, err)
+	}
+	return ch
+}
+
+func (e env) start(t *testing.T, ctx context.Context, ch *challenges.Challenge, seed int64) string {
+	t.Helper()
+	spec := grader.SandboxSpec(ch, seed)
+	spec.OwnerID, spec.AttemptID = "test", t.Name()
+	sb, err := e.m.Create(ctx, spec)
+	if err != nil {
+		t.Fatalf("create sandbox: %v", err)
+	}
+	t.Cleanup(func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = e.m.Remove(cctx, sb.ID)
+	})
+	return sb.ID
+}
+
+func (e env) root(t *testing.T, ctx context.Context, id, script string) string {
+	t.Helper()
+	res, err := e.m.Exec(ctx, id, []string{"bash", "-c", script}, sandbox.ExecOptions{User: "root", Timeout: time.Minute})
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("exec %q: %v exit %d\n%s%s", script, err, res.ExitCode, res.Stdout, res.Stderr)
+	}
+	return string(res.Stdout)
+}
+
+func passed(r grader.Result) map[string]bool {
+	out := map[string]bool{}
+	for _, c := range r.Checks {
+		out[c.ID] = c.Passed
+	}
+	return out
+}
+
+// TestTamperingNeverFakesAPass: a candidate with root in the sandbox
+// replaces curl, grep and sh, sets LD_PRELOAD for everything, fakes a
+// process name, renames uid 0 to www-data and symlinks answers — and every
+// check still reports the honest result. Then the honest fix, made in the
+// same tampered sandbox, gets full marks.
+func TestTamperingNeverFakesAPass(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := sandboxtest.Context(t, 3*time.Minute)
+	ch := load(t, "testdata/web-perms")
+	id := e.start(t, ctx, ch, 1)
+
+	e.root(t, ctx, id, `set -e
+printf '#!/bin/sh\necho 200\nexit 0\n' > /usr/bin/curl                 # a lying curl
+cp /bin/true /usr/bin/grep                                              # grep "finds" everything
+printf '#!/bin/sh\nexit 0\n' > /tmp/sh && chmod +x /tmp/sh
+echo /opt/evil.so > /etc/ld.so.preload                                  # LD_PRELOAD for every binary
+echo 'export PATH=/tmp:$PATH' >> /etc/profile                           # PATH hijack
+# the right text, but owned by root, with "www-data" renamed to uid 0
+echo "hello opsdojo" > /srv/www/index.html && chmod 0644 /srv/www/index.html
+sed -i 's/^www-data:x:33:33:/www-data:x:0:0:/' /etc/passwd
+# /etc/motd symlinked to a path that only exists in the grader's container
+ln -sf /opsdojo/checks/c03.sh /etc/motd
+# a process that calls itself python3, running as www-data
+setpriv --reuid=33 --regid=33 --clear-groups bash -c 'exec -a /usr/bin/python3 sleep 600' >/dev/null 2>&1 &
+`)
+	res, err := e.g.Grade(ctx, ch, grader.TargetFor(ch, 1, id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range res.Checks {
+		t.Logf("tampered: %-18s passed=%v %s", c.ID, c.Passed, c.Message)
+		if c.Passed {
+			t.Errorf("check %s passed in a tampered sandbox: %s", c.ID, c.Message)
+		}
+	}
+	if res.Score != 0 {
+		t.Fatalf("tampered score %d, want 0", res.Score)
+	}
+
+	// The honest fix in the same sandbox (tools still replaced) scores 100.
+	e.root(t, ctx, id, `sed -i 's/^www-data:x:0:0:/www-data:x:33:33:/' /etc/passwd && rm -f /etc/motd`)
+	sol := string(ch.SolutionScript())
+	res2, err := e.m.Exec(ctx, id, []string{"bash", "-s"}, sandbox.ExecOptions{User: "root", Stdin: strings.NewReader(sol), Timeout: time.Minute})
+	if err != nil || res2.ExitCode != 0 {
+		t.Fatalf("solution: %v %d %s", err, res2.ExitCode, res2.Stderr)
+	}
+	res, err = e.g.Grade(ctx, ch, grader.TargetFor(ch, 1, id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.FullMarks() {
+		t.Fatalf("honest fix in a tampered sandbox scored %d/%d: %+v", res.Score, res.MaxScore, res.Checks)
+	}
+}
+
+// TestChecksNeverEnterTheSandbox: a root spy in the sandbox scans /proc
+// during grading for the checks' files and environment; afterwards no
+// file in the sandbox holds any check's text.
+func TestChecksNeverEnterTheSandbox(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := sandboxtest.Context(t, 3*time.Minute)
+	ch := load(t, "testdata/web-perms")
+	id := e.start(t, ctx, ch, 2)
+	e.root(t, ctx, id, `cat > /usr/local/bin/spy <<'EOF'
+#!/bin/bash
+end=$((SECONDS+8))
+while [ $SECONDS -lt $end ]; do
+  for p in /proc/[0-9]*; do
+    cat $p/root/opsdojo/checks/* $p/root/opsdojo/run.sh $p/environ 2>/dev/null
+    tr '\0' ' ' < $p/cmdline 2>/dev/null; echo
+  done
+done > /var/spy.log 2>&1
+EOF
+chmod +x /usr/local/bin/spy; (setsid nohup /usr/local/bin/spy >/dev/null 2>&1 &)`)
+	time.Sleep(300 * time.Millisecond)
+	for i := 0; i < 3; i++ { // grade several times while the spy runs
+		if _, err := e.g.Grade(ctx, ch, grader.TargetFor(ch, 2, id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(6 * time.Second)
+	spy := e.root(t, ctx, id, `cat /var/spy.log | sort -u | head -c 200000`)
+	secrets := []string{"what the on-call expects", "no python3 process runs as www-data", "@@opsdojo-result", "SANDBOX_ROOT="} // OPSDOJO_SEED is the candidate's own env
+	for _, s := range secrets {
+		if strings.Contains(spy, s) {
+			t.Errorf("the sandbox saw %q during grading", s)
+		}
+	}
+	if !strings.Contains(spy, "/opsdojo/checks/") {
+		t.Log("note: the spy never caught a check's command line (timing)")
+	}
+	found := e.root(t, ctx, id, `grep -rIl --exclude-dir=proc --exclude-dir=sys -e 'what the on-call expects' -e 'sbx-procs' / 2>/dev/null | grep -v '^/var/spy.log$' || true`)
+	if strings.TrimSpace(found) != "" {
+		t.Fatalf("check text found in the sandbox's files: %s", found)
+	}
+}
+
+// TestSymlinkTrapUnderProcRoot proves why checks read candidate paths with
+// sbx-path: a naive read under $SANDBOX_ROOT follows an absolute symlink
+// into the grader's own filesystem; sbx-path resolves it in the sandbox.
+func TestSymlinkTrapUnderProcRoot(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := sandboxtest.Context(t, 2*time.Minute)
+	ch := load(t, "testdata/web-perms")
+	id := e.start(t, ctx, ch, 3)
+	e.root(t, ctx, id, `ln -sf /etc/grader-only /etc/motd`)
+	res, err := e.m.Probe(ctx, id, sandbox.ProbeSpec{
+		Cmd:   []string{"bash", "-c", `echo "naive=$(cat $SANDBOX_ROOT/etc/motd 2>/dev/null)"; echo "safe=$(p=$(sbx-path /etc/motd) && cat "$p" 2>/dev/null)"`},
+		Env:   []string{"SANDBOX_ROOT=" + sandbox.ProbeSandboxRoot},
+		Files: []sandbox.File{{Path: "/etc/grader-only", Mode: 0o644, Content: []byte("motd-fixed")}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := string(res.Stdout)
+	t.Logf("probe output:\n%s", out)
+	if !strings.Contains(out, "naive=motd-fixed") {
+		t.Logf("naive read did not escape on this kernel")
+	}
+	if strings.Contains(out, "safe=motd-fixed") {
+		t.Fatalf("sbx-path followed the link out of the sandbox: %s", out)
+	}
+}
+
+func TestGradingIsDeterministicAndPartial(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := sandboxtest.Context(t, 2*time.Minute)
+	ch := load(t, "testdata/web-perms")
+	id := e.start(t, ctx, ch, 4)
+	// Half a fix: right page and owner, secret removed, no server, no motd.
+	e.root(t, ctx, id, `echo "hello opsdojo" > /srv/www/index.html && chown www-data:www-data /srv/www/index.html && chmod 0644 /srv/www/index.html && rm /srv/www/secret.txt`)
+	a, err := e.g.Grade(ctx, ch, grader.TargetFor(ch, 4, id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := e.g.Grade(ctx, ch, grader.TargetFor(ch, 4, id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{"serves": false, "page-file": true, "runs-as-www-data": false, "motd": false, "no-secret": true}
+	for _, r := range []grader.Result{a, b} {
+		if r.Score != 35 || r.MaxScore != 100 {
+			t.Fatalf("score %d/%d, want 35/100", r.Score, r.MaxScore)
+		}
+		for id, p := range passed(r) {
+			if want[id] != p {
+				t.Errorf("check %s passed=%v, want %v", id, p, want[id])
+			}
+		}
+	}
+	for i := range a.Checks {
+		if a.Checks[i].Message != b.Checks[i].Message {
+			t.Errorf("check %s message changed: %q vs %q", a.Checks[i].ID, a.Checks[i].Message, b.Checks[i].Message)
+		}
+	}
+	for _, c := range a.Checks {
+		if !c.Passed && c.Message == "" {
+			t.Errorf("failed check %s has no message", c.ID)
+		}
+	}
+}
+
+func TestHangingCheckTimesOutAndOthersStillRun(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := sandboxtest.Context(t, 2*time.Minute)
+	ch := load(t, "testdata/hang")
+	id := e.start(t, ctx, ch, 5)
+	start := time.Now()
+	res, err := e.g.Grade(ctx, ch, grader.TargetFor(ch, 5, id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
+	byID := map[string]grader.CheckResult{}
+	for _, c := range res.Checks {
+		byID[c.ID] = c
+	}
+	if h := byID["hangs"]; !h.TimedOut || h.Passed || !strings.Contains(h.Message, "timed out after 2s") {
+		t.Fatalf("hanging check: %+v", h)
+	}
+	if q := byID["quick"]; !q.Passed {
+		t.Fatalf("the check after the hanging one did not run: %+v", q)
+	}
+	if took > 30*time.Second {
+		t.Fatalf("grading took %s despite a 2s deadline", took)
+	}
+	if res.Score != 10 {
+		t.Fatalf("score %d, want 10", res.Score)
+	}
+}
+
+func TestSelfTestSample(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := sandboxtest.Context(t, 4*time.Minute)
+	ch := load(t, "testdata/web-perms")
+	rep := grader.NewSelfTester(e.m, e.g, 2).Test(ctx, ch, 1)
+	var b strings.Builder
+	grader.WriteReport(&b, rep, ch)
+	t.Log("\n" + b.String())
+	if !rep.OK() {
+		t.Fatal("self-test failed")
+	}
+	if len(rep.Scenarios) != 3 {
+		t.Fatalf("%d scenarios, want 3 (unsolved, one wrong fix, solution)", len(rep.Scenarios))
+	}
+}

@@ -1,0 +1,238 @@
+package grader
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/opsdojo/opsdojo/challenges"
+	"github.com/opsdojo/opsdojo/sandbox"
+)
+
+// scriptTimeout bounds a solution or wrong-fix script in self-test.
+const scriptTimeout = 3 * time.Minute
+
+// Sandboxes to self-test in.
+type SandboxRunner interface {
+	Create(ctx context.Context, s sandbox.Spec) (*sandbox.Sandbox, error)
+	Exec(ctx context.Context, id string, cmd []string, opts sandbox.ExecOptions) (sandbox.ExecResult, error)
+	Remove(ctx context.Context, id string) error
+}
+
+// SelfTester runs `challenge test`: in fresh real sandboxes, the untouched
+// state and every wrong fix must not reach full marks, the solution must.
+type SelfTester struct {
+	sb          SandboxRunner
+	g           *Grader
+	concurrency int
+}
+
+// NewSelfTester returns a SelfTester running up to concurrency scenarios
+// at once.
+func NewSelfTester(sb SandboxRunner, g *Grader, concurrency int) *SelfTester {
+	if concurrency < 1 {
+		concurrency = 1
+	}
+	return &SelfTester{sb: sb, g: g, concurrency: concurrency}
+}
+
+// Scenario is one state graded in self-test.
+type Scenario struct {
+	Name      string // "unsolved", "solution", "wrong: <path>"
+	WantFull  bool
+	Run       int
+	Score     int
+	MaxScore  int
+	Passed    []string // check ids that passed
+	Err       string   // the scenario could not run (setup or script failed)
+	OK        bool
+	Duration  time.Duration
+	ScriptOut string
+}
+
+// SelfTestReport is the whole self-test of one challenge.
+type SelfTestReport struct {
+	Challenge string
+	Version   string
+	Runs      int
+	Scenarios []Scenario
+	Flaky     []string // "scenario: check" whose outcome changed between runs
+	Duration  time.Duration
+}
+
+// OK reports whether every scenario met its expectation and nothing was flaky.
+func (r SelfTestReport) OK() bool {
+	for _, s := range r.Scenarios {
+		if !s.OK {
+			return false
+		}
+	}
+	return len(r.Flaky) == 0
+}
+
+// Test self-tests ch runs times.
+func (st *SelfTester) Test(ctx context.Context, ch *challenges.Challenge, runs int) SelfTestReport {
+	start := time.Now()
+	if runs < 1 {
+		runs = 1
+	}
+	type job struct {
+		name     string
+		script   []byte
+		wantFull bool
+		run      int
+	}
+	var jobs []job
+	for run := 1; run <= runs; run++ {
+		jobs = append(jobs, job{"unsolved", nil, false, run})
+		for _, w := range ch.WrongFixScripts() {
+			jobs = append(jobs, job{"wrong: " + w.Path, w.Content, false, run})
+		}
+		jobs = append(jobs, job{"solution", ch.SolutionScript(), true, run})
+	}
+	out := make([]Scenario, len(jobs))
+	sem := make(chan struct{}, st.concurrency)
+	var wg sync.WaitGroup
+	for i, j := range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			seed := int64(1000*j.run + i) // a different seed each run, as candidates get
+			out[i] = st.scenario(ctx, ch, j.name, j.script, j.wantFull, j.run, seed)
+		}()
+	}
+	wg.Wait()
+	rep := SelfTestReport{Challenge: ch.ID, Version: ch.Version, Runs: runs, Scenarios: out, Duration: time.Since(start)}
+	// A check is flaky when the same scenario passes it in one run and not another.
+	outcomes := map[string]map[string]map[bool]bool{}
+	for _, s := range out {
+		if s.Err != "" {
+			continue
+		}
+		if outcomes[s.Name] == nil {
+			outcomes[s.Name] = map[string]map[bool]bool{}
+		}
+		passed := map[string]bool{}
+		for _, id := range s.Passed {
+			passed[id] = true
+		}
+		for _, c := range ch.Checks {
+			if outcomes[s.Name][c.ID] == nil {
+				outcomes[s.Name][c.ID] = map[bool]bool{}
+			}
+			outcomes[s.Name][c.ID][passed[c.ID]] = true
+		}
+	}
+	for name, checks := range outcomes {
+		for id, seen := range checks {
+			if len(seen) > 1 {
+				rep.Flaky = append(rep.Flaky, name+": "+id)
+			}
+		}
+	}
+	sort.Strings(rep.Flaky)
+	return rep
+}
+
+func (st *SelfTester) scenario(ctx context.Context, ch *challenges.Challenge, name string, script []byte, wantFull bool, run int, seed int64) (s Scenario) {
+	start := time.Now()
+	s = Scenario{Name: name, WantFull: wantFull, Run: run, MaxScore: ch.TotalPoints()}
+	defer func() { s.Duration = time.Since(start) }()
+	spec := SandboxSpec(ch, seed)
+	spec.OwnerID = "selftest"
+	spec.AttemptID = fmt.Sprintf("selftest-%s-%d", ch.ID, seed)
+	sb, err := st.sb.Create(ctx, spec)
+	if err != nil {
+		s.Err = "sandbox: " + err.Error()
+		return s
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		_ = st.sb.Remove(cctx, sb.ID)
+	}()
+	env := ch.Env(seed)
+	if script != nil {
+		envList := make([]string, 0, len(env))
+		for k, v := range env {
+			envList = append(envList, k+"="+v)
+		}
+		res, err := st.sb.Exec(ctx, sb.ID, []string{"bash", "-s"}, sandbox.ExecOptions{User: "root", Env: envList, Stdin: strings.NewReader(string(script)), Timeout: scriptTimeout})
+		s.ScriptOut = strings.TrimSpace(string(res.Stdout) + string(res.Stderr))
+		if err != nil || res.ExitCode != 0 {
+			s.Err = fmt.Sprintf("the script exited with status %d: %s", res.ExitCode, lastLines(s.ScriptOut, 5))
+			if err != nil {
+				s.Err = "the script could not run: " + err.Error()
+			}
+			// A wrong fix that fails to run still must not reach full marks:
+			// grade anyway. A failing solution is an error in itself.
+			if wantFull {
+				return s
+			}
+			s.Err = ""
+		}
+	}
+	res, err := st.g.Grade(ctx, ch, TargetFor(ch, seed, sb.ID))
+	if err != nil {
+		s.Err = "grading: " + err.Error()
+		return s
+	}
+	s.Score = res.Score
+	for _, c := range res.Checks {
+		if c.Passed {
+			s.Passed = append(s.Passed, c.ID)
+		}
+	}
+	s.OK = res.FullMarks() == wantFull
+	return s
+}
+
+// WriteReport prints a self-test report for people.
+func WriteReport(w io.Writer, r SelfTestReport, ch *challenges.Challenge) {
+	status := "PASS"
+	if !r.OK() {
+		status = "FAIL"
+	}
+	fmt.Fprintf(w, "%s %s (version %.12s, %d run(s), %s)\n", status, r.Challenge, r.Version, r.Runs, r.Duration.Round(10*time.Millisecond))
+	for _, s := range r.Scenarios {
+		mark := "ok  "
+		if !s.OK {
+			mark = "FAIL"
+		}
+		want := "must not reach full marks"
+		if s.WantFull {
+			want = "must reach full marks"
+		}
+		line := fmt.Sprintf("  %s run %d %-28s %3d/%-3d %s", mark, s.Run, s.Name, s.Score, s.MaxScore, want)
+		if s.Err != "" {
+			line += " — " + s.Err
+		} else if !s.OK && s.WantFull {
+			var missing []string
+			for _, c := range ch.Checks {
+				if !contains(s.Passed, c.ID) {
+					missing = append(missing, c.ID)
+				}
+			}
+			line += " — failed checks: " + strings.Join(missing, ", ")
+		}
+		fmt.Fprintln(w, line+fmt.Sprintf(" (%s)", s.Duration.Round(10*time.Millisecond)))
+	}
+	for _, f := range r.Flaky {
+		fmt.Fprintf(w, "  FLAKY %s\n", f)
+	}
+}
+
+func contains(xs []string, x string) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
