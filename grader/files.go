@@ -73,7 +73,7 @@ func (g *Grader) readFile(ctx context.Context, t Target, p string) (*sandboxFile
 func (g *Grader) copyOutOne(ctx context.Context, id, p string) (*tar.Header, []byte, error) {
 	rc, err := g.sb.CopyOut(ctx, id, p, maxFileRead)
 	if err != nil {
-		if errors.Is(err, sandbox.ErrNotFound) {
+		if errors.Is(err, sandbox.ErrNoSuchPath) {
 			return nil, nil, fmt.Errorf("%s: %w", p, errNoFile)
 		}
 		return nil, nil, fmt.Errorf("read %s: %w", p, err)

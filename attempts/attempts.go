@@ -1,0 +1,407 @@
+// Package attempts is the application service around one go at a
+// challenge: start (a seeded sandbox), check (a persisted grading job run by
+// a worker pool), hints, reset, submit. It ties the domain packages
+// together (challenges, sandbox, grader) and persists through the store;
+// HTTP handlers call it and nothing else.
+package attempts
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/opsdojo/opsdojo/challenges"
+	"github.com/opsdojo/opsdojo/grader"
+	"github.com/opsdojo/opsdojo/sandbox"
+	"github.com/opsdojo/opsdojo/store"
+)
+
+// Store is the persistence the service needs.
+type Store interface {
+	CreateAttempt(ctx context.Context, a *store.Attempt) error
+	AttemptByID(ctx context.Context, id string) (*store.Attempt, error)
+	AttemptsByUser(ctx context.Context, userID string, limit int) ([]store.Attempt, error)
+	ActiveAttempts(ctx context.Context) ([]store.Attempt, error)
+	UpdateAttempt(ctx context.Context, id string, cols map[string]any) error
+	RevealHint(ctx context.Context, h *store.HintReveal) error
+	HintReveals(ctx context.Context, attemptID string) ([]store.HintReveal, error)
+	EnqueueJob(ctx context.Context, attemptID, reason string) (*store.GradingJob, error)
+	LeaseJob(ctx context.Context, owner string, now time.Time, lease time.Duration) (*store.GradingJob, error)
+	RenewLease(ctx context.Context, jobID, owner string, until time.Time) error
+	FinishJob(ctx context.Context, jobID, owner string, run *store.CheckRun) error
+	FailJob(ctx context.Context, jobID, owner, reason string, now time.Time) error
+	JobByID(ctx context.Context, id string) (*store.GradingJob, error)
+	CheckRunByID(ctx context.Context, id string) (*store.CheckRun, error)
+	LatestCheckRun(ctx context.Context, attemptID string) (*store.CheckRun, error)
+	UpsertChallengeVersion(ctx context.Context, c *store.Challenge, v *store.ChallengeVersion) error
+	Audit(ctx context.Context, e *store.AuditEvent) error
+}
+
+// Sandboxes is what the service needs from the sandbox manager.
+type Sandboxes interface {
+	Create(ctx context.Context, s sandbox.Spec) (*sandbox.Sandbox, error)
+	Remove(ctx context.Context, id string) error
+	Reconcile(ctx context.Context, live func(attemptID string) bool) (sandbox.ReconcileReport, error)
+	Touch(id string)
+}
+
+// Catalog finds challenges.
+type Catalog interface {
+	Get(id string) (*challenges.Challenge, bool)
+}
+
+// Grader grades a target.
+type Grader interface {
+	Grade(ctx context.Context, ch *challenges.Challenge, t grader.Target) (grader.Result, error)
+}
+
+// Errors the HTTP layer maps to answers.
+var (
+	ErrNotFound       = errors.New("not found")
+	ErrForbidden      = errors.New("not yours")
+	ErrNotActive      = errors.New("this attempt is over (submitted or expired); start a new one")
+	ErrUnknownHint    = errors.New("no such hint")
+	ErrNoSandbox      = errors.New("this attempt has no sandbox")
+	ErrUnknownVersion = errors.New("the challenge changed since this attempt started and its old version is not loaded")
+)
+
+// Config tunes the service.
+type Config struct {
+	Workers      int           // grading jobs at once
+	Lease        time.Duration // a worker's hold on a job; renewed while grading
+	PollInterval time.Duration // how often idle workers look for jobs
+	MaxTries     int           // a job failing this many times is marked failed
+	InstanceID   string        // lease owner prefix
+}
+
+// Service runs attempts.
+type Service struct {
+	st      Store
+	sb      Sandboxes
+	cat     Catalog
+	g       Grader
+	log     *slog.Logger
+	now     func() time.Time
+	cfg     Config
+	wake    chan struct{}
+	mu      sync.Mutex
+	byVer   map[string]*challenges.Challenge // challenge versions seen, by version hash
+	waiters map[string][]chan struct{}       // job id -> waiters for its end
+}
+
+// New returns a Service.
+func New(st Store, sb Sandboxes, cat Catalog, g Grader, cfg Config, log *slog.Logger, now func() time.Time) *Service {
+	if cfg.Workers <= 0 {
+		cfg.Workers = 2
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = 2 * time.Minute
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = time.Second
+	}
+	if cfg.MaxTries <= 0 {
+		cfg.MaxTries = 3
+	}
+	if cfg.InstanceID == "" {
+		cfg.InstanceID = "opsdojo-" + store.NewID()[:8]
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{st: st, sb: sb, cat: cat, g: g, log: log.With("component", "attempts"), now: now, cfg: cfg,
+		wake: make(chan struct{}, 1), byVer: map[string]*challenges.Challenge{}, waiters: map[string][]chan struct{}{}}
+}
+
+// Remember records a loaded challenge version so attempts started on it
+// are graded with it even after the catalog moves on; it also snapshots the
+// version in the store. The catalog's OnChange calls it.
+func (s *Service) Remember(ctx context.Context, ch *challenges.Challenge) error {
+	s.mu.Lock()
+	s.byVer[ch.Version] = ch
+	s.mu.Unlock()
+	spec, err := json.Marshal(ch.Spec)
+	if err != nil {
+		return fmt.Errorf("snapshot %s: %w", ch.ID, err)
+	}
+	now := s.now().UTC()
+	return s.st.UpsertChallengeVersion(ctx,
+		&store.Challenge{ID: ch.ID, Title: ch.Title, Kind: string(ch.Kind), Difficulty: string(ch.Difficulty), CurrentVersion: ch.Version, SourceDir: ch.Dir, CreatedAt: now, UpdatedAt: now},
+		&store.ChallengeVersion{ChallengeID: ch.ID, Version: ch.Version, Spec: string(spec), CreatedAt: now})
+}
+
+// challengeFor returns the exact version an attempt started on.
+func (s *Service) challengeFor(a *store.Attempt) (*challenges.Challenge, error) {
+	s.mu.Lock()
+	ch, ok := s.byVer[a.ChallengeVersion]
+	s.mu.Unlock()
+	if ok {
+		return ch, nil
+	}
+	cur, ok := s.cat.Get(a.ChallengeID)
+	if !ok {
+		return nil, fmt.Errorf("challenge %s: %w", a.ChallengeID, ErrNotFound)
+	}
+	if cur.Version != a.ChallengeVersion {
+		return nil, fmt.Errorf("attempt %s (version %.12s, now %.12s): %w", a.ID, a.ChallengeVersion, cur.Version, ErrUnknownVersion)
+	}
+	return cur, nil
+}
+
+// Challenge returns the challenge version of an attempt.
+func (s *Service) Challenge(a *store.Attempt) (*challenges.Challenge, error) { return s.challengeFor(a) }
+
+func newSeed() int64 {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return int64(binary.LittleEndian.Uint64(b[:]) & (1<<62 - 1))
+}
+
+// StartOptions describe a new attempt.
+type StartOptions struct {
+	UserID   string
+	InviteID string
+	Mode     string // store.ModePractice or store.ModeAssignment
+	Deadline *time.Time
+}
+
+// Start creates an attempt and its sandbox (setup applied).
+func (s *Service) Start(ctx context.Context, challengeID string, o StartOptions) (*store.Attempt, error) {
+	ch, ok := s.cat.Get(challengeID)
+	if !ok {
+		return nil, fmt.Errorf("challenge %q: %w", challengeID, ErrNotFound)
+	}
+	if err := s.Remember(ctx, ch); err != nil {
+		return nil, err
+	}
+	if o.Mode == "" {
+		o.Mode = store.ModePractice
+	}
+	now := s.now().UTC()
+	a := &store.Attempt{ID: store.NewID(), ChallengeID: ch.ID, ChallengeVersion: ch.Version, Mode: o.Mode, State: store.AttemptActive,
+		Seed: newSeed(), MaxScore: ch.TotalPoints(), StartedAt: now, DeadlineAt: o.Deadline}
+	if o.UserID != "" {
+		a.UserID = &o.UserID
+	}
+	if o.InviteID != "" {
+		a.InviteID = &o.InviteID
+	}
+	if err := s.st.CreateAttempt(ctx, a); err != nil {
+		return nil, err
+	}
+	if err := s.startSandbox(ctx, a, ch, o.UserID); err != nil {
+		_ = s.st.UpdateAttempt(context.WithoutCancel(ctx), a.ID, map[string]any{"state": store.AttemptAbandoned, "ended_at": s.now().UTC()})
+		return nil, err
+	}
+	s.audit(ctx, o.UserID, "attempt.start", a.ID, fmt.Sprintf(`{"challenge":%q,"version":%q,"seed":%d}`, ch.ID, ch.Version, a.Seed))
+	return a, nil
+}
+
+func (s *Service) startSandbox(ctx context.Context, a *store.Attempt, ch *challenges.Challenge, owner string) error {
+	spec := grader.SandboxSpec(ch, a.Seed)
+	spec.AttemptID, spec.OwnerID = a.ID, owner
+	if spec.OwnerID == "" {
+		spec.OwnerID = "anonymous"
+	}
+	if a.DeadlineAt != nil {
+		if ttl := a.DeadlineAt.Sub(s.now()) + 5*time.Minute; ttl > 0 {
+			spec.TTL = ttl
+		}
+	}
+	sb, err := s.sb.Create(ctx, spec)
+	if err != nil {
+		return fmt.Errorf("start sandbox for %s: %w", ch.ID, err)
+	}
+	a.SandboxID = sb.ID
+	if err := s.st.UpdateAttempt(ctx, a.ID, map[string]any{"sandbox_id": sb.ID}); err != nil {
+		_ = s.sb.Remove(context.WithoutCancel(ctx), sb.ID)
+		return err
+	}
+	return nil
+}
+
+// Get returns an attempt if userID may see it (its owner; callers check
+// staff roles themselves and pass userID "" to skip the check).
+func (s *Service) Get(ctx context.Context, attemptID, userID string) (*store.Attempt, error) {
+	a, err := s.st.AttemptByID(ctx, attemptID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("attempt %s: %w", attemptID, ErrNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if userID != "" && (a.UserID == nil || *a.UserID != userID) {
+		// Not distinguishable from a missing attempt: no probing of ids.
+		return nil, fmt.Errorf("attempt %s: %w", attemptID, ErrNotFound)
+	}
+	return a, nil
+}
+
+// History lists a user's attempts.
+func (s *Service) History(ctx context.Context, userID string) ([]store.Attempt, error) {
+	return s.st.AttemptsByUser(ctx, userID, 50)
+}
+
+func (s *Service) active(a *store.Attempt) error {
+	if a.State != store.AttemptActive {
+		return ErrNotActive
+	}
+	if a.DeadlineAt != nil && s.now().After(*a.DeadlineAt) {
+		return ErrNotActive
+	}
+	return nil
+}
+
+// Check queues a grading of the attempt's current state and returns the job.
+func (s *Service) Check(ctx context.Context, a *store.Attempt) (*store.GradingJob, error) {
+	if err := s.active(a); err != nil {
+		return nil, err
+	}
+	if a.SandboxID == "" {
+		return nil, ErrNoSandbox
+	}
+	s.sb.Touch(a.SandboxID)
+	j, err := s.st.EnqueueJob(ctx, a.ID, store.ReasonCheck)
+	if err != nil {
+		return nil, err
+	}
+	s.kick()
+	return j, nil
+}
+
+// HintView is a hint as the candidate sees it.
+type HintView struct {
+	Index    int
+	Cost     int
+	Text     string // empty until revealed
+	Revealed bool
+}
+
+// Hints lists the attempt's hints, revealed ones with their text.
+func (s *Service) Hints(ctx context.Context, a *store.Attempt) ([]HintView, error) {
+	ch, err := s.challengeFor(a)
+	if err != nil {
+		return nil, err
+	}
+	rev, err := s.st.HintReveals(ctx, a.ID)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[int]bool{}
+	for _, r := range rev {
+		seen[r.HintIndex] = true
+	}
+	out := make([]HintView, len(ch.Hints))
+	for i, h := range ch.Hints {
+		out[i] = HintView{Index: i, Cost: h.Cost, Revealed: seen[i]}
+		if seen[i] {
+			out[i].Text = h.Text
+		}
+	}
+	return out, nil
+}
+
+// RevealHint reveals hint i (recording its cost once) and returns it.
+func (s *Service) RevealHint(ctx context.Context, a *store.Attempt, i int) (HintView, error) {
+	if err := s.active(a); err != nil {
+		return HintView{}, err
+	}
+	ch, err := s.challengeFor(a)
+	if err != nil {
+		return HintView{}, err
+	}
+	if i < 0 || i >= len(ch.Hints) {
+		return HintView{}, fmt.Errorf("hint %d of %d: %w", i+1, len(ch.Hints), ErrUnknownHint)
+	}
+	h := ch.Hints[i]
+	if err := s.st.RevealHint(ctx, &store.HintReveal{AttemptID: a.ID, HintIndex: i, Cost: h.Cost, RevealedAt: s.now().UTC()}); err != nil {
+		return HintView{}, err
+	}
+	uid := ""
+	if a.UserID != nil {
+		uid = *a.UserID
+	}
+	s.audit(ctx, uid, "attempt.hint", a.ID, fmt.Sprintf(`{"hint":%d,"cost":%d}`, i, h.Cost))
+	return HintView{Index: i, Cost: h.Cost, Text: h.Text, Revealed: true}, nil
+}
+
+// HintCost is the points taken off for revealed hints.
+func (s *Service) HintCost(ctx context.Context, a *store.Attempt) (int, error) {
+	rev, err := s.st.HintReveals(ctx, a.ID)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, r := range rev {
+		n += r.Cost
+	}
+	return n, nil
+}
+
+// Reset replaces the attempt's sandbox with a fresh one (same seed).
+func (s *Service) Reset(ctx context.Context, a *store.Attempt) error {
+	if err := s.active(a); err != nil {
+		return err
+	}
+	if a.Mode == store.ModeAssignment {
+		return errors.New("take-home attempts cannot be reset")
+	}
+	ch, err := s.challengeFor(a)
+	if err != nil {
+		return err
+	}
+	if a.SandboxID != "" {
+		if err := s.sb.Remove(ctx, a.SandboxID); err != nil && !errors.Is(err, sandbox.ErrNotFound) {
+			return fmt.Errorf("remove old sandbox: %w", err)
+		}
+	}
+	owner := ""
+	if a.UserID != nil {
+		owner = *a.UserID
+	}
+	if err := s.startSandbox(ctx, a, ch, owner); err != nil {
+		return err
+	}
+	s.audit(ctx, owner, "attempt.reset", a.ID, "{}")
+	return nil
+}
+
+// End closes an attempt (submitted, expired or abandoned) and removes its
+// sandbox.
+func (s *Service) End(ctx context.Context, a *store.Attempt, state string) error {
+	if err := s.st.UpdateAttempt(ctx, a.ID, map[string]any{"state": state, "ended_at": s.now().UTC()}); err != nil {
+		return err
+	}
+	if a.SandboxID != "" {
+		if err := s.sb.Remove(ctx, a.SandboxID); err != nil && !errors.Is(err, sandbox.ErrNotFound) {
+			s.log.Warn("remove sandbox of ended attempt", "attempt", a.ID, "err", err)
+		}
+	}
+	return nil
+}
+
+// Reconcile removes sandboxes of attempts that are no longer active and
+// adopts the rest; run at start-up, before serving.
+func (s *Service) Reconcile(ctx context.Context) (sandbox.ReconcileReport, error) {
+	live, err := s.st.ActiveAttempts(ctx)
+	if err != nil {
+		return sandbox.ReconcileReport{}, err
+	}
+	ids := map[string]bool{}
+	for _, a := range live {
+		ids[a.ID] = true
+	}
+	return s.sb.Reconcile(ctx, func(attemptID string) bool { return ids[attemptID] })
+}
+
+func (s *Service) audit(ctx context.Context, actor, action, attemptID, detail string) {
+	if err := s.st.Audit(context.WithoutCancel(ctx), &store.AuditEvent{ActorID: actor, Action: action, ObjectType: "attempt", ObjectID: attemptID, Detail: detail}); err != nil {
+		s.log.Warn("audit", "action", action, "err", err)
+	}
+}
