@@ -155,7 +155,9 @@ func (s *Service) challengeFor(a *store.Attempt) (*challenges.Challenge, error) 
 }
 
 // Challenge returns the challenge version of an attempt.
-func (s *Service) Challenge(a *store.Attempt) (*challenges.Challenge, error) { return s.challengeFor(a) }
+func (s *Service) Challenge(a *store.Attempt) (*challenges.Challenge, error) {
+	return s.challengeFor(a)
+}
 
 func newSeed() int64 {
 	var b [8]byte
