@@ -54,6 +54,9 @@ type Deps struct {
 	Docker   Pinger
 	Terminal TerminalDeps
 	Accounts Accounts
+	Catalog  Catalog
+	Attempts Attempts
+	Runs     Runs
 }
 
 // Server is the HTTP application.
@@ -118,6 +121,7 @@ func (s *Server) routes() {
 	s.app.Get("/healthz", s.handleHealthz)
 	s.app.Get("/readyz", s.handleReadyz)
 	s.app.Use("/static", filesystem.New(filesystem.Config{Root: httpFS(ui.Assets()), MaxAge: 3600}))
+	s.app.Use("/assets", filesystem.New(filesystem.Config{Root: httpFS(ui.Static()), MaxAge: 300}))
 	s.app.Use(s.securityHeaders, s.authenticate, s.csrfProtect)
 	s.app.Get("/", s.handleHome)
 	s.app.Get("/login", s.handleLoginPage)
@@ -131,6 +135,7 @@ func (s *Server) routes() {
 	api.Post("/register", s.handleRegister)
 	api.Post("/logout", s.requireRole(), s.handleLogout)
 	api.Get("/me", s.requireRole(), s.handleMe)
+	s.registerPractice()
 	s.registerTerminal()
 }
 

@@ -108,7 +108,7 @@ func (s *Server) registerTerminal() {
 			WriteBufferPool:  &sync.Pool{},
 		}))
 		if td.AuthorizeTerminal != nil {
-			s.app.Post("/api/attempts/:attempt/terminals/:term/ticket", s.handleTerminalTicket)
+			s.app.Post("/api/v1/attempts/:attempt/terminals/:term/ticket", s.handleTerminalTicket)
 			s.app.Get("/attempts/:attempt/terminal", s.handleTerminalPage)
 		}
 	}
@@ -217,7 +217,7 @@ func (s *Server) handleTerminalPage(c *fiber.Ctx) error {
 	}
 	return s.render(c, "terminal", "Terminal", terminalPage{
 		AttemptID:     attemptID,
-		TicketURL:     "/api/attempts/" + url.PathEscape(attemptID) + "/terminals/{term}/ticket",
+		TicketURL:     "/api/v1/attempts/" + url.PathEscape(attemptID) + "/terminals/{term}/ticket",
 		MaxTerminals:  terminal.DefaultMaxPerSandbox,
 		FirstTerminal: "1",
 	})

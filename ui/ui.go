@@ -19,6 +19,19 @@ var templateFS embed.FS
 //go:embed all:dist
 var distFS embed.FS
 
+//go:embed static/*.js
+var staticFS embed.FS
+
+// Static is hand-written browser code that needs no bundling (served at
+// /assets/).
+func Static() fs.FS {
+	sub, err := fs.Sub(staticFS, "static")
+	if err != nil {
+		panic(err) // "static" is embedded above; unreachable
+	}
+	return sub
+}
+
 // Pages parses each page template (templates/*.html other than
 // layout.html) together with the shared layout, keyed by file name without
 // ".html". Each page defines "content"; execute the page's "layout".

@@ -14,6 +14,10 @@ import (
 	"github.com/docker/docker/client"
 
 	"github.com/opsdojo/opsdojo/accounts"
+	"github.com/opsdojo/opsdojo/attempts"
+	"github.com/opsdojo/opsdojo/challenges"
+	"github.com/opsdojo/opsdojo/grader"
+	"github.com/opsdojo/opsdojo/sandbox"
 	"github.com/opsdojo/opsdojo/server"
 	"github.com/opsdojo/opsdojo/store"
 )
@@ -94,6 +98,15 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 	maxAge := fs.Duration("session-max-age", 24*time.Hour, "log out this long after login, active or not")
 	adminEmail := fs.String("admin-email", "admin@opsdojo.local", "email of the first admin, created on first start when there is none")
 	adminPassword := fs.String("admin-password", "", "password of the first admin (default: generated and printed once)")
+	challengeDirs := fs.String("challenges", "challenges/library", "comma-separated directories of challenges (each subdirectory with a challenge.yaml)")
+	reload := fs.Duration("catalog-reload", 3*time.Second, "how often challenge directories are checked for edits")
+	maxSandboxes := fs.Int("max-sandboxes", sandbox.DefaultMaxSandboxes, "sandboxes running at once, server-wide")
+	maxPerUser := fs.Int("max-sandboxes-per-user", 2, "sandboxes one user may have at once")
+	poolSize := fs.Int("pool-size", 2, "warm, already-started sandboxes kept ready per pool image")
+	poolImage := fs.String("pool-image", "opsdojo/shell:latest", "image of the warm pool (empty disables the pool)")
+	probeImage := fs.String("probe-image", "opsdojo/probe:latest", "trusted image the grader's checks run in")
+	graders := fs.Int("graders", 2, "grading jobs run at once")
+	instance := fs.String("instance", "opsdojo", "label value marking this server's containers (reconciled at start-up)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -138,12 +151,60 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 		log.Info("created first admin from configuration", "email", *adminEmail)
 	}
 
+	// Sandboxes, catalog, attempts and grading workers.
+	cfg := sandbox.Config{Instance: *instance, MaxSandboxes: *maxSandboxes, MaxPerOwner: *maxPerUser, ProbeImage: *probeImage, PrespawnShell: true}
+	if *poolImage != "" && *poolSize > 0 {
+		cfg.Pools = []sandbox.PoolConfig{{Image: *poolImage, Size: *poolSize}}
+	}
+	mgr, err := sandbox.NewManager(dc, cfg, log, time.Now)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		_ = mgr.Close(cctx)
+	}()
+	g := grader.New(mgr, grader.NewDockerBuilder(dc, *probeImage), log, time.Now)
+	var svc *attempts.Service
+	cat := challenges.NewCatalog(challenges.CatalogOptions{Roots: splitList(*challengeDirs), Interval: *reload, Logger: log,
+		OnChange: func(ctx context.Context, ch *challenges.Challenge) {
+			if err := svc.Remember(ctx, ch); err != nil {
+				log.Warn("record challenge version", "challenge", ch.ID, "err", err)
+			}
+		}})
+	svc = attempts.New(st, mgr, cat, g, attempts.Config{Workers: *graders}, log, time.Now)
+	if err := cat.Reload(ctx); err != nil {
+		return fmt.Errorf("load challenges from %s: %w (set --challenges)", *challengeDirs, err)
+	}
+	for id, probs := range cat.Problems() {
+		log.Warn("challenge has problems; the last good version (if any) is served", "challenge", id, "problems", probs.Error())
+	}
+	log.Info("challenges loaded", "count", len(cat.List(challenges.Filter{})))
+	bg, stopBG := context.WithCancel(ctx)
+	defer stopBG()
+	if docker.Ping(ctx) == nil {
+		if rep, err := svc.Reconcile(ctx); err != nil {
+			log.Warn("reconcile sandboxes", "err", err)
+		} else {
+			log.Info("reconciled sandboxes", "report", fmt.Sprintf("%+v", rep))
+		}
+		go func() {
+			if err := mgr.FillPool(bg); err != nil && bg.Err() == nil {
+				log.Warn("warm pool", "err", err)
+			}
+		}()
+	}
+	go mgr.RunReaper(bg)
+	go svc.RunWorkers(bg)
+	go func() { _ = cat.Run(bg) }()
+
 	srv, err := server.New(server.Config{
 		PublicURL:       *publicURL,
 		ShutdownTimeout: *shutdown,
 		BodyLimit:       *bodyLimit,
 		AllowSignup:     *allowSignup,
-	}, server.Deps{Log: log, Database: st, Docker: docker, Accounts: acc})
+	}, server.Deps{Log: log, Database: st, Docker: docker, Accounts: acc, Catalog: cat, Attempts: svc, Runs: st})
 	if err != nil {
 		return err
 	}
@@ -224,4 +285,15 @@ func runMigrate(ctx context.Context, app *cli, args []string) error {
 		fmt.Fprintf(app.stdout, "%05d %-40s %s\n", m.Version, m.Name, state)
 	}
 	return nil
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }

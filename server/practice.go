@@ -1,0 +1,439 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"html/template"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/yuin/goldmark"
+
+	"github.com/opsdojo/opsdojo/attempts"
+	"github.com/opsdojo/opsdojo/challenges"
+	"github.com/opsdojo/opsdojo/sandbox"
+	"github.com/opsdojo/opsdojo/store"
+)
+
+// Catalog is the challenge catalog as the server reads it.
+type Catalog interface {
+	Get(id string) (*challenges.Challenge, bool)
+	List(f challenges.Filter) []*challenges.Challenge
+}
+
+// Attempts is the attempts service as the server uses it.
+type Attempts interface {
+	Start(ctx context.Context, challengeID string, o attempts.StartOptions) (*store.Attempt, error)
+	Get(ctx context.Context, attemptID, userID string) (*store.Attempt, error)
+	History(ctx context.Context, userID string) ([]store.Attempt, error)
+	Challenge(a *store.Attempt) (*challenges.Challenge, error)
+	Check(ctx context.Context, a *store.Attempt) (*store.GradingJob, error)
+	Wait(ctx context.Context, jobID string) (*store.GradingJob, *store.CheckRun, error)
+	Hints(ctx context.Context, a *store.Attempt) ([]attempts.HintView, error)
+	RevealHint(ctx context.Context, a *store.Attempt, i int) (attempts.HintView, error)
+	HintCost(ctx context.Context, a *store.Attempt) (int, error)
+	Reset(ctx context.Context, a *store.Attempt) error
+	Files(a *store.Attempt) ([]attempts.EditableFile, error)
+	ReadFile(ctx context.Context, a *store.Attempt, p string) ([]byte, error)
+	WriteFile(ctx context.Context, a *store.Attempt, p string, content []byte) error
+	Deadline(a *store.Attempt) time.Time
+}
+
+// Runs reads stored check runs.
+type Runs interface {
+	LatestCheckRun(ctx context.Context, attemptID string) (*store.CheckRun, error)
+}
+
+// checkWait bounds how long a Check request waits for its grading job.
+const checkWait = 2 * time.Minute
+
+// domainError maps domain errors to HTTP answers in one place.
+func domainError(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, attempts.ErrNotFound), errors.Is(err, store.ErrNotFound):
+		return fiber.NewError(fiber.StatusNotFound, "not found: "+err.Error())
+	case errors.Is(err, attempts.ErrNotActive):
+		return fiber.NewError(fiber.StatusConflict, err.Error())
+	case errors.Is(err, attempts.ErrUnknownHint), errors.Is(err, attempts.ErrNotEditable):
+		return fiber.NewError(fiber.StatusBadRequest, err.Error())
+	case errors.Is(err, attempts.ErrTooLarge):
+		return fiber.NewError(fiber.StatusRequestEntityTooLarge, err.Error())
+	case errors.Is(err, sandbox.ErrCapacity):
+		return fiber.NewError(fiber.StatusServiceUnavailable, "all sandboxes are in use right now; try again in a few minutes")
+	case errors.Is(err, sandbox.ErrNotFound), errors.Is(err, sandbox.ErrExpired), errors.Is(err, attempts.ErrNoSandbox):
+		return fiber.NewError(fiber.StatusGone, "the sandbox of this attempt has expired or was removed; reset it or start again")
+	case errors.Is(err, attempts.ErrUnknownVersion):
+		return fiber.NewError(fiber.StatusConflict, err.Error())
+	case errors.Is(err, context.DeadlineExceeded):
+		return fiber.NewError(fiber.StatusGatewayTimeout, "that took too long; try again")
+	}
+	var fe *fiber.Error
+	if errors.As(err, &fe) {
+		return fe
+	}
+	if strings.Contains(err.Error(), "docker daemon") || strings.Contains(err.Error(), "Cannot connect to the Docker daemon") {
+		return fiber.NewError(fiber.StatusServiceUnavailable, "sandboxes are unavailable: the Docker daemon cannot be reached")
+	}
+	return err
+}
+
+func (s *Server) registerPractice() {
+	if s.deps.Catalog == nil || s.deps.Attempts == nil {
+		return
+	}
+	s.app.Get("/challenges", s.handleCatalog)
+	s.app.Get("/challenges/:id", s.handleChallenge)
+	s.app.Post("/challenges/:id/start", s.requireRole(), s.handleStart)
+	s.app.Get("/attempts/:id", s.requireRole(), s.handleWorkspace)
+	s.app.Get("/me/attempts", s.requireRole(), s.handleHistory)
+
+	api := s.app.Group("/api/v1")
+	api.Get("/challenges", s.handleCatalog)
+	api.Get("/challenges/:id", s.handleChallenge)
+	api.Post("/challenges/:id/attempts", s.requireRole(), s.handleStart)
+	api.Get("/attempts", s.requireRole(), s.handleHistory)
+	api.Get("/attempts/:id", s.requireRole(), s.handleAttemptJSON)
+	api.Post("/attempts/:id/check", s.requireRole(), s.handleCheck)
+	api.Get("/attempts/:id/results", s.requireRole(), s.handleResults)
+	api.Post("/attempts/:id/hints/:n", s.requireRole(), s.handleHint)
+	api.Post("/attempts/:id/reset", s.requireRole(), s.handleReset)
+	api.Get("/attempts/:id/files", s.requireRole(), s.handleReadFile)
+	api.Put("/attempts/:id/files", s.requireRole(), s.handleWriteFile)
+}
+
+// ---- catalog ----
+
+type catalogItem struct {
+	ID         string   `json:"id"`
+	Title      string   `json:"title"`
+	Kind       string   `json:"kind"`
+	Difficulty string   `json:"difficulty"`
+	Tags       []string `json:"tags"`
+	TimeLimit  string   `json:"time_limit"`
+	Points     int      `json:"points"`
+}
+
+func itemOf(ch *challenges.Challenge) catalogItem {
+	return catalogItem{ID: ch.ID, Title: ch.Title, Kind: string(ch.Kind), Difficulty: string(ch.Difficulty), Tags: ch.Tags, TimeLimit: ch.TimeLimit.String(), Points: ch.TotalPoints()}
+}
+
+type catalogPage struct {
+	Items                 []catalogItem
+	Kind, Difficulty, Tag string
+	Kinds, Difficulties   []string
+	Tags                  []string
+}
+
+func (s *Server) handleCatalog(c *fiber.Ctx) error {
+	f := challenges.Filter{Kind: challenges.Kind(c.Query("kind")), Difficulty: challenges.Difficulty(c.Query("difficulty")), Tag: c.Query("tag")}
+	all := s.deps.Catalog.List(challenges.Filter{})
+	list := s.deps.Catalog.List(f)
+	items := make([]catalogItem, 0, len(list))
+	for _, ch := range list {
+		items = append(items, itemOf(ch))
+	}
+	if wantsJSON(c) {
+		return c.JSON(fiber.Map{"challenges": items})
+	}
+	tagSet := map[string]bool{}
+	for _, ch := range all {
+		for _, t := range ch.Tags {
+			tagSet[t] = true
+		}
+	}
+	tags := make([]string, 0, len(tagSet))
+	for t := range tagSet {
+		tags = append(tags, t)
+	}
+	sort.Strings(tags)
+	page := catalogPage{Items: items, Kind: c.Query("kind"), Difficulty: c.Query("difficulty"), Tag: c.Query("tag"), Tags: tags}
+	for _, k := range challenges.Kinds {
+		page.Kinds = append(page.Kinds, string(k))
+	}
+	for _, d := range challenges.Difficulties {
+		page.Difficulties = append(page.Difficulties, string(d))
+	}
+	return s.render(c, "catalog", "Challenges", page)
+}
+
+func renderMarkdown(src string) template.HTML {
+	var buf bytes.Buffer
+	// goldmark drops raw HTML unless WithUnsafe is set: author Markdown
+	// cannot inject script into the candidate's page.
+	if err := goldmark.Convert([]byte(src), &buf); err != nil {
+		return template.HTML(template.HTMLEscapeString(src))
+	}
+	return template.HTML(buf.String()) //nolint:gosec // goldmark output without raw HTML
+}
+
+type challengePage struct {
+	Item        catalogItem
+	Description template.HTML
+	Hints       int
+	Attempts    []store.Attempt
+}
+
+func (s *Server) handleChallenge(c *fiber.Ctx) error {
+	ch, ok := s.deps.Catalog.Get(c.Params("id"))
+	if !ok {
+		return fiber.NewError(fiber.StatusNotFound, "no challenge named "+strconv.Quote(c.Params("id")))
+	}
+	if wantsJSON(c) {
+		return c.JSON(fiber.Map{"challenge": itemOf(ch), "description": ch.Description, "hints": len(ch.Hints)})
+	}
+	page := challengePage{Item: itemOf(ch), Description: renderMarkdown(ch.Description), Hints: len(ch.Hints)}
+	if sess := sessionFrom(c); sess != nil {
+		hist, err := s.deps.Attempts.History(c.UserContext(), sess.User.ID)
+		if err != nil {
+			return err
+		}
+		for _, a := range hist {
+			if a.ChallengeID == ch.ID {
+				page.Attempts = append(page.Attempts, a)
+			}
+		}
+	}
+	return s.render(c, "challenge", ch.Title, page)
+}
+
+// ---- attempts ----
+
+// attemptFor loads the attempt of the URL for the logged-in user: their
+// own, or any for staff (managers, authors, admins review).
+func (s *Server) attemptFor(c *fiber.Ctx) (*store.Attempt, error) {
+	sess := sessionFrom(c)
+	owner := sess.User.ID
+	if sess.User.Role != store.RoleCandidate {
+		owner = ""
+	}
+	a, err := s.deps.Attempts.Get(c.UserContext(), c.Params("id"), owner)
+	return a, domainError(err)
+}
+
+// ownAttempt is attemptFor but only the owner may act (check, edit, reset).
+func (s *Server) ownAttempt(c *fiber.Ctx) (*store.Attempt, error) {
+	a, err := s.deps.Attempts.Get(c.UserContext(), c.Params("id"), sessionFrom(c).User.ID)
+	return a, domainError(err)
+}
+
+func (s *Server) handleStart(c *fiber.Ctx) error {
+	sess := sessionFrom(c)
+	ctx, cancel := context.WithTimeout(c.UserContext(), 3*time.Minute)
+	defer cancel()
+	a, err := s.deps.Attempts.Start(ctx, c.Params("id"), attempts.StartOptions{UserID: sess.User.ID, Mode: store.ModePractice})
+	if err != nil {
+		return domainError(err)
+	}
+	if wantsJSON(c) {
+		return c.Status(fiber.StatusCreated).JSON(fiber.Map{"attempt": attemptJSON(a)})
+	}
+	return c.Redirect("/attempts/"+a.ID, fiber.StatusSeeOther)
+}
+
+func attemptJSON(a *store.Attempt) fiber.Map {
+	return fiber.Map{"id": a.ID, "challenge": a.ChallengeID, "version": a.ChallengeVersion, "mode": a.Mode, "state": a.State,
+		"score": a.Score, "max_score": a.MaxScore, "started_at": a.StartedAt, "ended_at": a.EndedAt, "deadline_at": a.DeadlineAt}
+}
+
+func (s *Server) handleHistory(c *fiber.Ctx) error {
+	hist, err := s.deps.Attempts.History(c.UserContext(), sessionFrom(c).User.ID)
+	if err != nil {
+		return err
+	}
+	if wantsJSON(c) {
+		out := make([]fiber.Map, 0, len(hist))
+		for i := range hist {
+			out = append(out, attemptJSON(&hist[i]))
+		}
+		return c.JSON(fiber.Map{"attempts": out})
+	}
+	return s.render(c, "history", "My attempts", hist)
+}
+
+func (s *Server) handleAttemptJSON(c *fiber.Ctx) error {
+	a, err := s.attemptFor(c)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"attempt": attemptJSON(a)})
+}
+
+type workspacePage struct {
+	Attempt     *store.Attempt
+	Item        catalogItem
+	Description template.HTML
+	Hints       []attempts.HintView
+	Files       []attempts.EditableFile
+	Deadline    time.Time
+	Results     *resultsView
+	Owner       bool
+}
+
+func (s *Server) handleWorkspace(c *fiber.Ctx) error {
+	a, err := s.attemptFor(c)
+	if err != nil {
+		return err
+	}
+	ch, err := s.deps.Attempts.Challenge(a)
+	if err != nil {
+		return domainError(err)
+	}
+	hints, err := s.deps.Attempts.Hints(c.UserContext(), a)
+	if err != nil {
+		return domainError(err)
+	}
+	files, _ := s.deps.Attempts.Files(a)
+	page := workspacePage{Attempt: a, Item: itemOf(ch), Description: renderMarkdown(ch.Description), Hints: hints, Files: files,
+		Deadline: s.deps.Attempts.Deadline(a), Owner: a.UserID != nil && *a.UserID == sessionFrom(c).User.ID}
+	if s.deps.Runs != nil {
+		if run, err := s.deps.Runs.LatestCheckRun(c.UserContext(), a.ID); err == nil {
+			page.Results = s.resultsOf(c, a, ch, run)
+		}
+	}
+	return s.render(c, "workspace", ch.Title, page)
+}
+
+// resultsView is a check run as the candidate sees it.
+type resultsView struct {
+	Score, MaxScore, HintCost int
+	Checks                    []checkView
+	At                        time.Time
+}
+
+type checkView struct {
+	ID       string `json:"id"`
+	Title    string `json:"title"`
+	Passed   bool   `json:"passed"`
+	TimedOut bool   `json:"timed_out"`
+	Points   int    `json:"points"`
+	Max      int    `json:"max_points"`
+	Message  string `json:"message"`
+}
+
+func (s *Server) resultsOf(c *fiber.Ctx, a *store.Attempt, ch *challenges.Challenge, run *store.CheckRun) *resultsView {
+	v := &resultsView{Score: run.Score, MaxScore: run.MaxScore, At: run.FinishedAt}
+	v.HintCost, _ = s.deps.Attempts.HintCost(c.UserContext(), a)
+	for _, r := range run.Results {
+		cv := checkView{ID: r.CheckID, Title: r.Title, Passed: r.Passed, TimedOut: r.TimedOut, Points: r.Points, Max: r.MaxPoints, Message: r.Message}
+		if chk, ok := ch.CheckByID(r.CheckID); ok && chk.Hidden && a.Mode == store.ModeAssignment {
+			cv.Message = "" // interview mode: the title and the outcome only
+		}
+		v.Checks = append(v.Checks, cv)
+	}
+	return v
+}
+
+func (v *resultsView) json() fiber.Map {
+	return fiber.Map{"score": v.Score, "max_score": v.MaxScore, "hint_cost": v.HintCost, "checks": v.Checks, "finished_at": v.At}
+}
+
+func (s *Server) handleCheck(c *fiber.Ctx) error {
+	a, err := s.ownAttempt(c)
+	if err != nil {
+		return err
+	}
+	ch, err := s.deps.Attempts.Challenge(a)
+	if err != nil {
+		return domainError(err)
+	}
+	job, err := s.deps.Attempts.Check(c.UserContext(), a)
+	if err != nil {
+		return domainError(err)
+	}
+	ctx, cancel := context.WithTimeout(c.UserContext(), checkWait)
+	defer cancel()
+	j, run, err := s.deps.Attempts.Wait(ctx, job.ID)
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"job": job.ID, "state": "queued", "detail": "grading is still running; fetch the results in a moment"})
+		}
+		return domainError(err)
+	}
+	if run == nil {
+		return fiber.NewError(fiber.StatusInternalServerError, "grading failed: "+j.Error)
+	}
+	return c.JSON(s.resultsOf(c, a, ch, run).json())
+}
+
+func (s *Server) handleResults(c *fiber.Ctx) error {
+	a, err := s.attemptFor(c)
+	if err != nil {
+		return err
+	}
+	ch, err := s.deps.Attempts.Challenge(a)
+	if err != nil {
+		return domainError(err)
+	}
+	if s.deps.Runs == nil {
+		return fiber.NewError(fiber.StatusNotFound, "no results")
+	}
+	run, err := s.deps.Runs.LatestCheckRun(c.UserContext(), a.ID)
+	if err != nil {
+		return domainError(err)
+	}
+	return c.JSON(s.resultsOf(c, a, ch, run).json())
+}
+
+func (s *Server) handleHint(c *fiber.Ctx) error {
+	a, err := s.ownAttempt(c)
+	if err != nil {
+		return err
+	}
+	n, err := strconv.Atoi(c.Params("n"))
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, "hint number must be a whole number")
+	}
+	h, err := s.deps.Attempts.RevealHint(c.UserContext(), a, n)
+	if err != nil {
+		return domainError(err)
+	}
+	return c.JSON(fiber.Map{"index": h.Index, "cost": h.Cost, "text": h.Text})
+}
+
+func (s *Server) handleReset(c *fiber.Ctx) error {
+	a, err := s.ownAttempt(c)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(c.UserContext(), 3*time.Minute)
+	defer cancel()
+	if err := s.deps.Attempts.Reset(ctx, a); err != nil {
+		return domainError(err)
+	}
+	return c.JSON(fiber.Map{"attempt": attemptJSON(a)})
+}
+
+func (s *Server) handleReadFile(c *fiber.Ctx) error {
+	a, err := s.attemptFor(c)
+	if err != nil {
+		return err
+	}
+	data, err := s.deps.Attempts.ReadFile(c.UserContext(), a, c.Query("path"))
+	if err != nil {
+		return domainError(err)
+	}
+	return c.JSON(fiber.Map{"path": c.Query("path"), "content": string(data)})
+}
+
+func (s *Server) handleWriteFile(c *fiber.Ctx) error {
+	a, err := s.ownAttempt(c)
+	if err != nil {
+		return err
+	}
+	var body struct {
+		Content string `json:"content"`
+	}
+	if err := c.BodyParser(&body); err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, "expected JSON {\"content\": \"…\"}: "+err.Error())
+	}
+	if err := s.deps.Attempts.WriteFile(c.UserContext(), a, c.Query("path"), []byte(body.Content)); err != nil {
+		return domainError(err)
+	}
+	return c.JSON(fiber.Map{"path": c.Query("path"), "saved": len(body.Content)})
+}
