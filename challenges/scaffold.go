@@ -139,9 +139,10 @@ case "${1:-}" in
 start)
   setsid setpriv --reuid=statusapi --regid=statusapi --init-groups \
     python3 /opt/status-api/app.py >>"$errlog" 2>&1 </dev/null &
+  pid=$!
   for _ in $(seq 1 20); do
     if curl -fs -o /dev/null http://127.0.0.1:8080/healthz; then echo "status-api is up"; exit 0; fi
-    if ! pgrep -f /opt/status-api/app.py >/dev/null; then break; fi
+    if ! kill -0 "$pid" 2>/dev/null; then break; fi
     sleep 0.5
   done
   echo "status-api failed to start; see: status-api logs" >&2

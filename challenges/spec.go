@@ -94,7 +94,7 @@ type Spec struct {
 	Files       []File     `yaml:"files,omitempty" jsonschema_description:"files copied into the sandbox before setup and editable in the browser"`
 	Checks      []Check    `yaml:"checks" jsonschema:"required,minItems=1"`
 	Hints       []Hint     `yaml:"hints,omitempty"`
-	Solution    string     `yaml:"solution" jsonschema:"required" jsonschema_description:"bash script run in the sandbox as root; must reach full marks in challenge test"`
+	Solution    string     `yaml:"solution" jsonschema:"required" jsonschema_description:"bash script run in the sandbox as its user (as the candidate would); must reach full marks in challenge test"`
 	WrongFixes  []string   `yaml:"wrong_fixes,omitempty" jsonschema_description:"bash scripts that must NOT reach full marks"`
 	Seed        *Seed      `yaml:"seed,omitempty" jsonschema_description:"values derived per attempt, given to setup, checks and solution as environment variables"`
 }

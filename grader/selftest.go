@@ -163,7 +163,10 @@ func (st *SelfTester) scenario(ctx context.Context, ch *challenges.Challenge, na
 		for k, v := range env {
 			envList = append(envList, k+"="+v)
 		}
-		res, err := st.sb.Exec(ctx, sb.ID, []string{"bash", "-s"}, sandbox.ExecOptions{User: "root", Env: envList, Stdin: strings.NewReader(string(script)), Timeout: scriptTimeout})
+		// The script runs as the candidate would: the sandbox's user, with
+		// its capabilities, so a solution cannot rely on powers the
+		// candidate does not have.
+		res, err := st.sb.Exec(ctx, sb.ID, []string{"bash", "-s"}, sandbox.ExecOptions{Env: envList, Stdin: strings.NewReader(string(script)), Timeout: scriptTimeout})
 		s.ScriptOut = strings.TrimSpace(string(res.Stdout) + string(res.Stderr))
 		if err != nil || res.ExitCode != 0 {
 			s.Err = fmt.Sprintf("the script exited with status %d: %s", res.ExitCode, lastLines(s.ScriptOut, 5))

@@ -212,6 +212,9 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 	if err != nil {
 		return listenError(*addr, err)
 	}
+	if app.onListen != nil {
+		app.onListen(ln.Addr().String())
+	}
 	log.Info("opsdojo listening", "url", *publicURL, "addr", ln.Addr().String(), "database", st.Dialect(), "data_dir", *cf.dataDir)
 	return srv.Serve(ctx, ln)
 }

@@ -31,6 +31,9 @@ type cli struct {
 	stdout io.Writer
 	stderr io.Writer
 	getenv func(string) string
+	// onListen, when set, is told the address serve listens on (tests use
+	// --addr 127.0.0.1:0).
+	onListen func(addr string)
 }
 
 // exitError asks main to exit with code without printing anything more.

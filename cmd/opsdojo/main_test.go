@@ -14,7 +14,7 @@ func run(t *testing.T, env map[string]string, args ...string) (int, string, stri
 	t.Helper()
 	var out, errb bytes.Buffer
 	app := &cli{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(k string) string { return env[k] }}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	code := app.main(ctx, args)
 	return code, out.String(), errb.String()
