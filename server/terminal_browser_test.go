@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -84,9 +86,39 @@ func hasLine(want string) func([]string) bool {
 	}
 }
 
+// typeKeys presses keys like a keyboard does: keyDown carrying the text,
+// then keyUp (chromedp's SendKeys sends a separate "char" event, which
+// xterm.js receives as a second copy of each character).
+func typeKeys(keys string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		for _, r := range keys {
+			var down, up *input.DispatchKeyEventParams
+			for _, k := range kb.Encode(r) {
+				switch k.Type {
+				case kb.KeyDown:
+					down = k
+				case kb.KeyChar:
+					down.Text, down.UnmodifiedText = k.Text, k.UnmodifiedText
+				case kb.KeyUp:
+					up = k
+				}
+			}
+			if r == '\r' || r == '\n' {
+				down.Text, down.UnmodifiedText = "\r", "\r"
+			}
+			for _, k := range []*input.DispatchKeyEventParams{down, up} {
+				if _, err := cdp.Call(ctx, t, input.DispatchKeyEvent, *k); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}
+
 func typeLine(t *testing.T, ctx context.Context, line string) {
 	t.Helper()
-	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS(".xterm-helper-textarea"), line+kb.Enter)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Focus(chromedp.CSS(".xterm-helper-textarea")), typeKeys(line+kb.Enter)); err != nil {
 		t.Fatalf("type %q: %v", line, err)
 	}
 }

@@ -98,4 +98,3 @@ func runChallengeTest(ctx context.Context, app *cli, args []string) error {
 	}
 	return nil
 }
-
