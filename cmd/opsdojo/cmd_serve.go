@@ -114,9 +114,6 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *publicURL == "" {
-		*publicURL = "http://" + *addr
-	}
 
 	st, err := cf.openStore(ctx, log)
 	if err != nil {
@@ -125,6 +122,16 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 	defer st.Close()
 	if _, err := st.Migrate(ctx); err != nil {
 		return err
+	}
+	// Listen early: a port in use is reported before anything starts, and
+	// the default public URL is the real address (--addr may use port 0).
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return listenError(*addr, err)
+	}
+	defer ln.Close()
+	if *publicURL == "" {
+		*publicURL = "http://" + ln.Addr().String()
 	}
 
 	dc, err := newDockerClient()
@@ -207,10 +214,6 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 	}, server.Deps{Log: log, Database: st, Docker: docker, Accounts: acc, Catalog: cat, Attempts: svc, Runs: st})
 	if err != nil {
 		return err
-	}
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return listenError(*addr, err)
 	}
 	if app.onListen != nil {
 		app.onListen(ln.Addr().String())

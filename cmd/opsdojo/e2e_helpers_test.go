@@ -1,0 +1,112 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/opsdojo/opsdojo/sandbox/sandboxtest"
+)
+
+// server is an opsdojo serve process run in-process for end-to-end tests,
+// with the real wiring (SQLite, dockerd, grader, catalog).
+type e2eServer struct {
+	URL    string
+	stderr *syncBuffer
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startServer runs `opsdojo serve` on a free port with the given challenge
+// directories and returns when it listens; it stops at test cleanup.
+func startServer(t *testing.T, challengeDirs string, extra ...string) *e2eServer {
+	t.Helper()
+	dc := sandboxtest.Client(t)
+	sandboxtest.Image(t, dc)
+	inst := sandboxtest.Instance(t, dc)
+	errb := &syncBuffer{}
+	addr := make(chan string, 1)
+	app := &cli{stdin: strings.NewReader(""), stdout: errb, stderr: errb, getenv: func(string) string { return "" }, onListen: func(a string) { addr <- a }}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--challenges", challengeDirs,
+		"--instance", inst, "--pool-size", "1", "--log-format", "text", "--admin-password", "admin password 1",
+		"--catalog-reload", "500ms"}, extra...)
+	go func() { done <- app.main(ctx, args) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(60 * time.Second):
+			t.Error("serve did not stop within 60s")
+		}
+		if t.Failed() {
+			t.Logf("server log:\n%s", errb.String())
+		}
+	})
+	select {
+	case a := <-addr:
+		return &e2eServer{URL: "http://" + a, stderr: errb}
+	case code := <-done:
+		t.Fatalf("serve exited with %d:\n%s", code, errb.String())
+	case <-time.After(60 * time.Second):
+		t.Fatalf("serve did not listen within 60s:\n%s", errb.String())
+	}
+	return nil
+}
+
+// chromium returns a browser context on Debian's chromium, skipping (or
+// failing under CI=true) when it is not installed.
+func chromium(t *testing.T) context.Context {
+	t.Helper()
+	path, err := exec.LookPath("chromium")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("chromium is required in CI (scripts/setup-host.sh installs it)")
+		}
+		t.Skip("chromium not installed")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.NoSandbox,
+		chromedp.Headless,
+		chromedp.DisableGPU,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.WindowSize(1400, 1000),
+	)
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	bctx, cancelB := chromedp.NewContext(actx)
+	ctx, cancelT := context.WithTimeout(bctx, 4*time.Minute)
+	t.Cleanup(func() { cancelT(); cancelB(); cancelA() })
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
