@@ -1,0 +1,247 @@
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/network"
+)
+
+// Reasons a sandbox is reaped (logged and returned by Reap).
+const (
+	ReasonTTL   = "ttl"
+	ReasonIdle  = "idle"
+	ReasonDisk  = "disk"
+	ReasonInode = "inodes"
+	ReasonGone  = "gone"
+)
+
+// Reaped is one sandbox Reap removed.
+type Reaped struct {
+	ID, AttemptID, Reason string
+}
+
+// RunReaper removes expired, idle and over-quota sandboxes every
+// Config.ReapInterval and keeps the warm pool filled, until ctx ends.
+func (m *Manager) RunReaper(ctx context.Context) {
+	t := time.NewTicker(m.cfg.ReapInterval)
+	defer t.Stop()
+	m.wakePool()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			m.Reap(ctx)
+			m.wakePool() // retries a failed fill; FillPool is a no-op when full
+		case <-m.poolWake:
+			if err := m.FillPool(ctx); err != nil && ctx.Err() == nil {
+				m.log.Warn("pool fill", "err", err)
+			}
+		}
+	}
+}
+
+// Reap does one pass of RunReaper's checks and returns what it removed.
+func (m *Manager) Reap(ctx context.Context) []Reaped {
+	now := m.now()
+	type item struct {
+		id, attempt, reason string
+		disk                int64
+	}
+	var due, check []item
+	m.mu.Lock()
+	for id, rec := range m.boxes {
+		switch {
+		case now.After(rec.sb.Expires):
+			due = append(due, item{id: id, attempt: rec.sb.AttemptID, reason: ReasonTTL})
+		case rec.sb.IdleTimeout > 0 && now.Sub(rec.lastActive) > rec.sb.IdleTimeout:
+			due = append(due, item{id: id, attempt: rec.sb.AttemptID, reason: ReasonIdle})
+		case rec.sb.DiskMode == DiskWatchdog:
+			check = append(check, item{id: id, attempt: rec.sb.AttemptID, disk: rec.sb.Disk})
+		}
+	}
+	m.mu.Unlock()
+	for _, c := range check {
+		bytes, inodes, err := m.diskUsage(ctx, c.id)
+		if err != nil {
+			if errors.Is(err, ErrNotFound) {
+				due = append(due, item{id: c.id, attempt: c.attempt, reason: ReasonGone})
+			} else {
+				m.log.Warn("disk check failed", "id", shortID(c.id), "err", err)
+			}
+			continue
+		}
+		m.mu.Lock()
+		if rec := m.boxes[c.id]; rec != nil {
+			rec.diskBytes, rec.diskInodes = bytes, inodes
+		}
+		m.mu.Unlock()
+		switch {
+		case bytes > c.disk:
+			due = append(due, item{id: c.id, attempt: c.attempt, reason: ReasonDisk})
+		case inodes > m.cfg.MaxInodes:
+			due = append(due, item{id: c.id, attempt: c.attempt, reason: ReasonInode})
+		}
+	}
+	var out []Reaped
+	for _, d := range due {
+		if err := m.Remove(ctx, d.id); err != nil && !errors.Is(err, ErrNotFound) {
+			m.log.Error("reap failed", "id", shortID(d.id), "reason", d.reason, "err", err)
+			continue
+		}
+		m.log.Info("sandbox reaped", "id", shortID(d.id), "attempt", d.attempt, "reason", d.reason)
+		out = append(out, Reaped{ID: d.id, AttemptID: d.attempt, Reason: d.reason})
+	}
+	return out
+}
+
+// diskUsage measures the writable layer of id: by walking the overlay upper
+// directory when this process can read it (same host, root), else through
+// the daemon's SizeRw (bytes only, inodes -1).
+func (m *Manager) diskUsage(ctx context.Context, id string) (bytes, inodes int64, err error) {
+	c, _, err := m.cli.ContainerInspectWithRaw(ctx, id, false)
+	if err != nil {
+		return 0, 0, fmt.Errorf("sandbox: disk usage: %w: %v", ErrNotFound, err)
+	}
+	if c.State == nil || !c.State.Running {
+		return 0, 0, fmt.Errorf("sandbox: disk usage: %w: container not running", ErrNotFound)
+	}
+	if upper := c.GraphDriver.Data["UpperDir"]; upper != "" {
+		if _, serr := os.Stat(upper); serr == nil {
+			return walkUsage(upper, m.cfg.MaxInodes)
+		}
+	}
+	c, _, err = m.cli.ContainerInspectWithRaw(ctx, id, true)
+	if err != nil {
+		return 0, 0, fmt.Errorf("sandbox: disk usage: inspect size: %w", err)
+	}
+	if c.SizeRw == nil {
+		return -1, -1, nil
+	}
+	return *c.SizeRw, -1, nil
+}
+
+// walkUsage sums allocated bytes and counts inodes under dir, stopping once
+// the inode count passes limit (the answer is then "over").
+func walkUsage(dir string, limit int64) (bytes, inodes int64, err error) {
+	stop := errors.New("over")
+	err = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil // vanished meanwhile
+		}
+		inodes++
+		if inodes > limit {
+			return stop
+		}
+		if d.Type().IsRegular() {
+			if fi, ierr := d.Info(); ierr == nil {
+				bytes += fi.Size()
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, stop) {
+		err = nil
+	}
+	return bytes, inodes, err
+}
+
+// Reconcile looks at every managed container of this instance at start-up:
+// those whose attempt live says is still live (and within their TTL) are
+// adopted, the rest (ended attempts, old pool containers, stale probes) are
+// removed, and so are managed networks no container uses.
+func (m *Manager) Reconcile(ctx context.Context, live func(attemptID string) bool) (ReconcileReport, error) {
+	var rep ReconcileReport
+	cs, err := m.listManaged(ctx)
+	if err != nil {
+		return rep, err
+	}
+	now := m.now()
+	m.mu.Lock()
+	pooled := map[string]bool{}
+	for _, p := range m.pools {
+		for _, e := range p.ready {
+			pooled[e.id] = true
+		}
+	}
+	m.mu.Unlock()
+	for _, c := range cs {
+		m.mu.Lock()
+		_, tracked := m.boxes[c.ID]
+		m.mu.Unlock()
+		if tracked || pooled[c.ID] {
+			continue
+		}
+		sb := sandboxFromLabels(c.ID, c.Names, c.Image, c.Labels)
+		keep := c.Labels[LabelProbe] == "" && sb.AttemptID != "" && c.State == "running" &&
+			now.Before(sb.Expires) && live != nil && live(sb.AttemptID)
+		if !keep {
+			if err := m.removeContainer(ctx, c.ID, c.Labels[LabelNetwork], nil); err != nil {
+				rep.Errors = append(rep.Errors, err)
+				continue
+			}
+			rep.Removed = append(rep.Removed, c.ID)
+			continue
+		}
+		if sb.User == "" {
+			sb.User = DefaultUser
+		}
+		sb.DiskMode = m.diskMode()
+		rec := &record{sb: sb, lastActive: now, diskBytes: -1, diskInodes: -1}
+		if ins, err := m.cli.ContainerInspect(ctx, c.ID); err == nil && ins.Config != nil {
+			rec.env = specEnv(ins.Config.Env)
+			if u := ins.HostConfig.Ulimits; u != nil {
+				for _, l := range u {
+					if l.Name == "fsize" {
+						rec.sb.Disk = l.Hard
+					}
+				}
+			}
+		}
+		m.mu.Lock()
+		m.boxes[c.ID] = rec
+		if sb.OwnerID != "" {
+			m.owners[sb.OwnerID]++
+		}
+		m.mu.Unlock()
+		rep.Adopted = append(rep.Adopted, c.ID)
+	}
+	// Networks left without their container.
+	f := filters.NewArgs(filters.Arg("label", LabelManaged+"=true"))
+	if m.cfg.Instance != "" {
+		f.Add("label", LabelInstance+"="+m.cfg.Instance)
+	}
+	nets, err := m.cli.NetworkList(ctx, network.ListOptions{Filters: f})
+	if err != nil {
+		rep.Errors = append(rep.Errors, fmt.Errorf("sandbox: reconcile: list networks: %w", err))
+	}
+	for _, n := range nets {
+		ins, err := m.cli.NetworkInspect(ctx, n.ID, network.InspectOptions{})
+		if err == nil && len(ins.Containers) == 0 {
+			if err := m.cli.NetworkRemove(ctx, n.ID); err != nil {
+				rep.Errors = append(rep.Errors, fmt.Errorf("sandbox: reconcile: remove network %s: %w", n.Name, err))
+			}
+		}
+	}
+	m.log.Info("reconciled", "adopted", len(rep.Adopted), "removed", len(rep.Removed), "errors", len(rep.Errors))
+	return rep, errors.Join(rep.Errors...)
+}
+
+// specEnv drops the image's usual variables, keeping what a Spec added.
+func specEnv(env []string) []string {
+	var out []string
+	for _, e := range env {
+		if len(e) >= 5 && (e[:5] == "PATH=" || e[:5] == "LANG=") || len(e) > 16 && e[:16] == "DEBIAN_FRONTEND=" {
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
+}

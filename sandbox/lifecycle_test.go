@@ -1,0 +1,221 @@
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/opsdojo/opsdojo/sandbox/sandboxtest"
+)
+
+func TestReaperTTLAndIdle(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := sandboxtest.Context(t, testTimeout)
+	clock := &fakeClock{t: time.Now()}
+	m := newManager(t, e, e.config(), clock.Now)
+	short := mustCreate(t, ctx, m, Spec{Image: e.image, AttemptID: "ttl", TTL: time.Minute, IdleTimeout: time.Hour})
+	idle := mustCreate(t, ctx, m, Spec{Image: e.image, AttemptID: "idle", TTL: time.Hour, IdleTimeout: 10 * time.Minute})
+	busy := mustCreate(t, ctx, m, Spec{Image: e.image, AttemptID: "busy", TTL: time.Hour, IdleTimeout: 10 * time.Minute})
+
+	clock.Add(5 * time.Minute)
+	m.Touch(busy.ID)
+	if got := m.Reap(ctx); len(got) != 1 || got[0].ID != short.ID || got[0].Reason != ReasonTTL {
+		t.Fatalf("first reap: %+v", got)
+	}
+	if _, err := m.Exec(ctx, short.ID, []string{"true"}, ExecOptions{}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("exec on reaped: %v", err)
+	}
+	clock.Add(6 * time.Minute) // idle for 11m, busy touched 6m ago
+	if _, err := m.Exec(ctx, idle.ID, []string{"true"}, ExecOptions{}); !errors.Is(err, ErrExpired) {
+		t.Fatalf("exec on idle-expired before reap: %v", err)
+	}
+	if got := m.Reap(ctx); len(got) != 1 || got[0].ID != idle.ID || got[0].Reason != ReasonIdle {
+		t.Fatalf("second reap: %+v", got)
+	}
+	if _, err := e.cli.ContainerInspect(ctx, idle.ID); err == nil {
+		t.Fatalf("idle container still exists")
+	}
+	if _, err := m.Get(busy.ID); err != nil {
+		t.Fatalf("busy sandbox: %v", err)
+	}
+}
+
+func TestReconcile(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := sandboxtest.Context(t, testTimeout)
+	cfg := e.config()
+	cfg.Pools = []PoolConfig{{Image: e.image, Size: 1}}
+	first := newManager(t, e, cfg, nil)
+	if err := first.FillPool(ctx); err != nil {
+		t.Fatal(err)
+	}
+	live := mustCreate(t, ctx, first, Spec{Image: e.image, AttemptID: "live-pooled", OwnerID: "ann"}) // from the pool
+	if !live.FromPool {
+		t.Fatalf("expected a pool hand-out")
+	}
+	live2 := mustCreate(t, ctx, first, Spec{Image: e.image, AttemptID: "live-cold", OwnerID: "bob", Env: map[string]string{"K": "v"}})
+	dead := mustCreate(t, ctx, first, Spec{Image: e.image, AttemptID: "dead"})
+	iso := mustCreate(t, ctx, first, Spec{Image: e.image, AttemptID: "dead-iso", Network: NetworkIsolated})
+	// Simulate a crash: a new Manager on the same instance, no Close.
+	cfg.Pools = nil
+	second := newManager(t, e, cfg, nil)
+	rep, err := second.Reconcile(ctx, func(a string) bool { return strings.HasPrefix(a, "live") })
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(rep.Adopted)
+	want := []string{live.ID, live2.ID}
+	slices.Sort(want)
+	if !slices.Equal(rep.Adopted, want) {
+		t.Fatalf("adopted %v, want %v", rep.Adopted, want)
+	}
+	for _, id := range []string{dead.ID, iso.ID} {
+		if !slices.Contains(rep.Removed, id) {
+			t.Fatalf("%s not removed: %+v", id, rep)
+		}
+	}
+	sb, err := second.Get(live.ID)
+	if err != nil || sb.AttemptID != "live-pooled" || sb.OwnerID != "ann" || !sb.FromPool {
+		t.Fatalf("adopted pooled sandbox: %+v %v", sb, err)
+	}
+	res := run(t, ctx, second, live2.ID, "", "echo $K", 5*time.Second)
+	if string(res.Stdout) != "v\n" {
+		t.Fatalf("adopted env: %q", res.Stdout)
+	}
+	if _, err := e.cli.NetworkInspect(ctx, iso.Network, networkInspectOpts()); err == nil {
+		t.Fatalf("network %s of removed isolated sandbox still exists", iso.Network)
+	}
+}
+
+func TestPoolHandOut(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := sandboxtest.Context(t, testTimeout)
+	cfg := e.config()
+	cfg.Pools = []PoolConfig{{Image: e.image, Size: 2}}
+	cfg.PrespawnShell = true
+	m := newManager(t, e, cfg, nil)
+	if err := m.FillPool(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := m.PoolReady(e.image); n != 2 {
+		t.Fatalf("pool ready %d", n)
+	}
+	t.Run("plain hand-out keeps the prompt", func(t *testing.T) {
+		start := time.Now()
+		sb := mustCreate(t, ctx, m, Spec{Image: e.image, AttemptID: "p1", OwnerID: "o", Memory: 96 << 20})
+		term, err := m.Attach(ctx, sb.ID, AttachOptions{Cols: 80, Rows: 24})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer term.Close()
+		buf := make([]byte, 1)
+		if _, err := term.Read(buf); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("pool hand-out to first prompt byte: %s", time.Since(start))
+		if !sb.FromPool {
+			t.Fatalf("not from pool")
+		}
+		st, err := m.Stats(ctx, sb.ID)
+		if err != nil || st.MemoryLimit != 96<<20 {
+			t.Fatalf("memory update not applied: %+v %v", st, err)
+		}
+		out := newCollector(term)
+		_, _ = term.Write([]byte("id -un; stty size\n"))
+		if !out.waitFor("24 80", 5*time.Second) || !strings.Contains(out.String(), "candidate") {
+			t.Fatalf("terminal: %q", out.String())
+		}
+	})
+	t.Run("setup after hand-out", func(t *testing.T) {
+		sb := mustCreate(t, ctx, m, Spec{Image: e.image, AttemptID: "p2", Setup: []byte("echo 'export FROM_SETUP=yes' > /etc/profile.d/x.sh")})
+		if !sb.FromPool {
+			t.Fatalf("not from pool")
+		}
+		term, err := m.Attach(ctx, sb.ID, AttachOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer term.Close()
+		out := newCollector(term)
+		_, _ = term.Write([]byte("echo v=$FROM_SETUP\n"))
+		if !out.waitFor("v=yes", 5*time.Second) {
+			t.Fatalf("shell does not see setup: %q", out.String())
+		}
+	})
+	t.Run("non-matching spec is cold", func(t *testing.T) {
+		sb := mustCreate(t, ctx, m, Spec{Image: e.image, AttemptID: "p3", CapAdd: []string{"NET_BIND_SERVICE"}})
+		if sb.FromPool {
+			t.Fatalf("a spec with CapAdd came from the pool")
+		}
+	})
+	// The pool refills on demand.
+	if err := m.FillPool(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := m.PoolReady(e.image); n != 2 {
+		t.Fatalf("pool after refill %d", n)
+	}
+	l, err := m.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pools := 0
+	for _, i := range l {
+		if i.Pool {
+			pools++
+		}
+	}
+	if pools != 2 {
+		t.Fatalf("List shows %d pool containers: %+v", pools, l)
+	}
+}
+
+func TestDriftRejected(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := sandboxtest.Context(t, testTimeout)
+	m := newManager(t, e, e.config(), nil)
+	s, err := m.normalize(Spec{Image: e.image})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc, hc := m.baseline(s, m.labelsFor(s, time.Now(), time.Now(), ""), "")
+	cases := []struct {
+		name  string
+		tweak func()
+	}{
+		{"privileged", func() { hc.Privileged = true }},
+		{"extra capability", func() { hc.CapAdd = []string{"SYS_ADMIN"} }},
+		{"host pid", func() { hc.PidMode = "host" }},
+		{"bind docker socket", func() { hc.Binds = []string{"/var/run/docker.sock:/var/run/docker.sock"} }},
+		{"seccomp unconfined", func() { hc.SecurityOpt = append(hc.SecurityOpt, "seccomp=unconfined") }},
+		{"no pids limit", func() { var z int64 = 0; hc.PidsLimit = &z }},
+		{"swap", func() { hc.MemorySwap = hc.Memory * 2 }},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			// What Docker would report if the daemon (or a plugin) had changed it.
+			orig := *hc
+			c.tweak()
+			got := fakeInspect(cc, hc)
+			*hc = orig
+			if err := compareBaseline(got, cc, hc); !errors.Is(err, ErrBaseline) {
+				t.Fatalf("drift not detected: %v", err)
+			} else {
+				t.Logf("detected: %v", err)
+			}
+		})
+	}
+	// And the real thing: a container Docker made from the baseline passes.
+	id, _, err := m.createContainer(ctx, s, containerNamePrefix+randomHex(6), m.labelsFor(s, time.Now(), time.Now(), ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = m.removeContainer(context.Background(), id, "", nil)
+}

@@ -1,0 +1,124 @@
+// Package sandboxtest helps tests that need a real Docker daemon: it skips
+// them when Docker is unreachable (fails them when CI=true), picks the test
+// image and sweeps what a test created by label.
+package sandboxtest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/client"
+)
+
+// Names shared with the sandbox package (kept literal: sandbox imports nothing
+// of ours and this package must not import sandbox's internals).
+const (
+	DefaultImage  = "opsdojo/shell:latest"
+	ImageEnv      = "OPSDOJO_TEST_IMAGE"
+	labelManaged  = "io.opsdojo.managed"
+	labelInstance = "io.opsdojo.instance"
+	pingTimeout   = 5 * time.Second
+	sweepTimeout  = 60 * time.Second
+)
+
+// Unavailable skips t, or fails it when the environment says CI=true.
+func Unavailable(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf(format, args...)
+	}
+	t.Skipf(format, args...)
+}
+
+// Client returns a Docker client for the environment's daemon, or skips t
+// (fails under CI=true) when the daemon does not answer.
+func Client(t testing.TB) *client.Client {
+	t.Helper()
+	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		Unavailable(t, "docker client: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), pingTimeout)
+	defer cancel()
+	if _, err := cli.Ping(ctx); err != nil {
+		Unavailable(t, "docker unreachable: %v", err)
+	}
+	t.Cleanup(func() { cli.Close() })
+	return cli
+}
+
+// Image returns the image tests should use ($OPSDOJO_TEST_IMAGE or
+// opsdojo/shell:latest), skipping t when it is not present locally.
+func Image(t testing.TB, cli *client.Client) string {
+	t.Helper()
+	img := os.Getenv(ImageEnv)
+	if img == "" {
+		img = DefaultImage
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), pingTimeout)
+	defer cancel()
+	if _, err := cli.ImageInspect(ctx, img); err != nil {
+		Unavailable(t, "test image %s not present (build it with `opsdojo images build`): %v", img, err)
+	}
+	return img
+}
+
+// Instance returns a fresh instance name for a sandbox.Config and registers
+// a cleanup that removes every container and network labelled with it.
+func Instance(t testing.TB, cli *client.Client) string {
+	t.Helper()
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	inst := "test-" + hex.EncodeToString(b)
+	t.Cleanup(func() { Sweep(t, cli, inst) })
+	return inst
+}
+
+// Sweep removes the containers and networks of instance.
+func Sweep(t testing.TB, cli *client.Client, instance string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), sweepTimeout)
+	defer cancel()
+	f := filters.NewArgs(filters.Arg("label", labelManaged+"=true"), filters.Arg("label", labelInstance+"="+instance))
+	cs, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: f})
+	if err != nil {
+		t.Logf("sweep %s: list: %v", instance, err)
+		return
+	}
+	for _, c := range cs {
+		if err := cli.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true, RemoveVolumes: true}); err != nil {
+			t.Logf("sweep %s: remove %s: %v", instance, c.ID[:12], err)
+		}
+	}
+	nets, err := cli.NetworkList(ctx, network.ListOptions{Filters: f})
+	if err != nil {
+		t.Logf("sweep %s: list networks: %v", instance, err)
+		return
+	}
+	for _, n := range nets {
+		if err := cli.NetworkRemove(ctx, n.ID); err != nil {
+			t.Logf("sweep %s: remove network %s: %v", instance, n.Name, err)
+		}
+	}
+}
+
+// Context returns a context that ends after d or at the test's deadline,
+// whichever is first.
+func Context(t testing.TB, d time.Duration) context.Context {
+	t.Helper()
+	if dt, ok := t.(interface{ Deadline() (time.Time, bool) }); ok {
+		if dl, ok := dt.Deadline(); ok && time.Until(dl) < d {
+			d = time.Until(dl) - time.Second
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
