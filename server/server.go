@@ -57,6 +57,7 @@ type Deps struct {
 	Catalog  Catalog
 	Attempts Attempts
 	Runs     Runs
+	Review   ReviewDeps
 }
 
 // Server is the HTTP application.
@@ -136,6 +137,7 @@ func (s *Server) routes() {
 	api.Post("/logout", s.requireRole(), s.handleLogout)
 	api.Get("/me", s.requireRole(), s.handleMe)
 	s.registerPractice()
+	s.registerAssignments()
 	s.registerTerminal()
 }
 
