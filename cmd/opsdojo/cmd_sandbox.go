@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -17,6 +19,8 @@ import (
 	"github.com/docker/docker/client"
 	"github.com/moby/term"
 
+	"github.com/opsdojo/opsdojo/challenges"
+	"github.com/opsdojo/opsdojo/grader"
 	"github.com/opsdojo/opsdojo/sandbox"
 )
 
@@ -62,14 +66,26 @@ func runSandbox(ctx context.Context, app *cli, args []string) error {
 	}
 }
 
-// sandboxSpecFor turns the IMAGE argument into a Spec. It is the one place
-// to extend when a challenge directory may be given instead of an image
-// (load the challenge, return its sandbox spec, files and setup).
-func sandboxSpecFor(_ context.Context, arg string) (sandbox.Spec, error) {
+// sandboxSpecFor turns the IMAGE|CHALLENGE argument into a Spec: a
+// directory holding a challenge.yaml (or the file itself) gives that
+// challenge's sandbox with its files and setup applied (seeded like an
+// attempt); anything else is an image name.
+func sandboxSpecFor(_ context.Context, arg string) (spec sandbox.Spec, fromChallenge bool, err error) {
 	if arg == "" {
-		return sandbox.Spec{}, errors.New("missing IMAGE")
+		return sandbox.Spec{}, false, errors.New("missing IMAGE or CHALLENGE directory")
 	}
-	return sandbox.Spec{Image: arg}, nil
+	dir := arg
+	if filepath.Base(arg) == challenges.SpecFile {
+		dir = filepath.Dir(arg)
+	}
+	if st, statErr := os.Stat(filepath.Join(dir, challenges.SpecFile)); statErr == nil && !st.IsDir() {
+		ch, err := challenges.Load(dir)
+		if err != nil {
+			return sandbox.Spec{}, false, fmt.Errorf("challenge %s does not lint:\n%w", dir, err)
+		}
+		return grader.SandboxSpec(ch, time.Now().UnixNano()), true, nil
+	}
+	return sandbox.Spec{Image: arg}, false, nil
 }
 
 // sandboxFlags are the flags shared by exec and shell.
@@ -102,17 +118,35 @@ func addSandboxFlags(f *flagSet, withExec bool) *sandboxFlags {
 	return sf
 }
 
-func (sf *sandboxFlags) apply(s *sandbox.Spec) error {
-	s.User = *sf.user
-	s.Network = *sf.network
-	s.CPUs = *sf.cpus
-	s.Pids = int64(*sf.pids)
-	var err error
-	if s.Memory, err = sandbox.ParseBytes(*sf.memory); err != nil {
-		return err
+// apply sets the Spec from the flags. For a challenge's Spec only the flags
+// given on the command line override it (the challenge's own sandbox
+// settings are the defaults).
+func (sf *sandboxFlags) apply(s *sandbox.Spec, f *flagSet, fromChallenge bool) error {
+	set := map[string]bool{}
+	f.fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	use := func(name string) bool { return !fromChallenge || set[name] }
+	if use("user") {
+		s.User = *sf.user
 	}
-	if s.Disk, err = sandbox.ParseBytes(*sf.disk); err != nil {
-		return err
+	if use("network") {
+		s.Network = *sf.network
+	}
+	if use("cpus") {
+		s.CPUs = *sf.cpus
+	}
+	if use("pids") {
+		s.Pids = int64(*sf.pids)
+	}
+	var err error
+	if use("memory") {
+		if s.Memory, err = sandbox.ParseBytes(*sf.memory); err != nil {
+			return err
+		}
+	}
+	if use("disk") {
+		if s.Disk, err = sandbox.ParseBytes(*sf.disk); err != nil {
+			return err
+		}
 	}
 	for _, c := range strings.Split(*sf.capAdd, ",") {
 		if c = strings.TrimSpace(c); c != "" {
@@ -185,11 +219,11 @@ func runSandboxExec(ctx context.Context, app *cli, args []string) error {
 		f.fs.Usage()
 		return errUsage
 	}
-	spec, err := sandboxSpecFor(ctx, rest[0])
+	spec, fromChallenge, err := sandboxSpecFor(ctx, rest[0])
 	if err != nil {
 		return err
 	}
-	if err := sf.apply(&spec); err != nil {
+	if err := sf.apply(&spec, f, fromChallenge); err != nil {
 		return err
 	}
 	spec.TTL = *sf.timeout + cliCreateTimeout + cliTTLSlack
@@ -241,11 +275,11 @@ func runSandboxShell(ctx context.Context, app *cli, args []string) error {
 		f.fs.Usage()
 		return errUsage
 	}
-	spec, err := sandboxSpecFor(ctx, f.Args()[0])
+	spec, fromChallenge, err := sandboxSpecFor(ctx, f.Args()[0])
 	if err != nil {
 		return err
 	}
-	if err := sf.apply(&spec); err != nil {
+	if err := sf.apply(&spec, f, fromChallenge); err != nil {
 		return err
 	}
 	spec.TTL = cliShellTTL
