@@ -78,6 +78,9 @@ type Config struct {
 	PollInterval time.Duration // how often idle workers look for jobs
 	MaxTries     int           // a job failing this many times is marked failed
 	InstanceID   string        // lease owner prefix
+	// AutoPublish says whether a challenge seen for the first time is
+	// published at once (shipped challenges) or waits for an author.
+	AutoPublish func(ch *challenges.Challenge) bool
 }
 
 // Service runs attempts.
@@ -131,8 +134,11 @@ func (s *Service) Remember(ctx context.Context, ch *challenges.Challenge) error 
 		return fmt.Errorf("snapshot %s: %w", ch.ID, err)
 	}
 	now := s.now().UTC()
+	// Published only matters when the row is created: the upsert keeps an
+	// existing challenge's flag.
+	published := s.cfg.AutoPublish == nil || s.cfg.AutoPublish(ch)
 	return s.st.UpsertChallengeVersion(ctx,
-		&store.Challenge{ID: ch.ID, Title: ch.Title, Kind: string(ch.Kind), Difficulty: string(ch.Difficulty), CurrentVersion: ch.Version, SourceDir: ch.Dir, CreatedAt: now, UpdatedAt: now},
+		&store.Challenge{ID: ch.ID, Title: ch.Title, Kind: string(ch.Kind), Difficulty: string(ch.Difficulty), CurrentVersion: ch.Version, SourceDir: ch.Dir, Published: published, CreatedAt: now, UpdatedAt: now},
 		&store.ChallengeVersion{ChallengeID: ch.ID, Version: ch.Version, Spec: string(spec), CreatedAt: now})
 }
 

@@ -132,11 +132,24 @@ type catalogPage struct {
 
 func (s *Server) handleCatalog(c *fiber.Ctx) error {
 	f := challenges.Filter{Kind: challenges.Kind(c.Query("kind")), Difficulty: challenges.Difficulty(c.Query("difficulty")), Tag: c.Query("tag")}
-	all := s.deps.Catalog.List(challenges.Filter{})
+	pub, err := s.publishedSet(c.UserContext())
+	if err != nil {
+		return err
+	}
+	staff := canSeeUnpublished(c)
+	shown := func(id string) bool { return staff || pub == nil || pub[id] }
+	var all []*challenges.Challenge
+	for _, ch := range s.deps.Catalog.List(challenges.Filter{}) {
+		if shown(ch.ID) {
+			all = append(all, ch)
+		}
+	}
 	list := s.deps.Catalog.List(f)
 	items := make([]catalogItem, 0, len(list))
 	for _, ch := range list {
-		items = append(items, itemOf(ch))
+		if shown(ch.ID) {
+			items = append(items, itemOf(ch))
+		}
 	}
 	if wantsJSON(c) {
 		return c.JSON(fiber.Map{"challenges": items})
@@ -181,6 +194,13 @@ type challengePage struct {
 
 func (s *Server) handleChallenge(c *fiber.Ctx) error {
 	ch, ok := s.deps.Catalog.Get(c.Params("id"))
+	if ok {
+		vis, err := s.visible(c, ch.ID)
+		if err != nil {
+			return err
+		}
+		ok = vis
+	}
 	if !ok {
 		return fiber.NewError(fiber.StatusNotFound, "no challenge named "+strconv.Quote(c.Params("id")))
 	}
@@ -224,6 +244,11 @@ func (s *Server) ownAttempt(c *fiber.Ctx) (*store.Attempt, error) {
 
 func (s *Server) handleStart(c *fiber.Ctx) error {
 	sess := sessionFrom(c)
+	if vis, err := s.visible(c, c.Params("id")); err != nil {
+		return err
+	} else if !vis {
+		return fiber.NewError(fiber.StatusNotFound, "no challenge named "+strconv.Quote(c.Params("id")))
+	}
 	ctx, cancel := context.WithTimeout(c.UserContext(), 3*time.Minute)
 	defer cancel()
 	a, err := s.deps.Attempts.Start(ctx, c.Params("id"), attempts.StartOptions{UserID: sess.User.ID, Mode: store.ModePractice})

@@ -58,6 +58,9 @@ type Deps struct {
 	Attempts Attempts
 	Runs     Runs
 	Review   ReviewDeps
+
+	Authoring Authoring
+	Published Published
 }
 
 // Server is the HTTP application.
@@ -85,7 +88,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if cfg.BodyLimit <= 0 {
 		cfg.BodyLimit = 8 << 20
 	}
-	pages, err := ui.Pages(template.FuncMap{})
+	pages, err := ui.Pages(template.FuncMap{
+		"deref": func(b *bool) bool { return b != nil && *b },
+	})
 	if err != nil {
 		return nil, fmt.Errorf("load templates: %w", err)
 	}
@@ -138,6 +143,7 @@ func (s *Server) routes() {
 	api.Get("/me", s.requireRole(), s.handleMe)
 	s.registerPractice()
 	s.registerAssignments()
+	s.registerAuthoring()
 	s.registerTerminal()
 }
 

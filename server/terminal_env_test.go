@@ -57,6 +57,8 @@ type envOptions struct {
 	pool          int  // warm pool size of the test image
 	record        bool // record sessions under dataDir
 	prespawn      bool
+	timeout       time.Duration // default envTimeout
+	memory        int64         // sandbox memory (default 256 MiB)
 }
 
 func testLog(t testing.TB) *slog.Logger {
@@ -79,13 +81,19 @@ func newTermEnv(t testing.TB, o envOptions) *termEnv {
 	cli := sandboxtest.Client(t)
 	img := sandboxtest.Image(t, cli)
 	inst := sandboxtest.Instance(t, cli)
-	ctx := sandboxtest.Context(t, envTimeout)
+	if o.timeout == 0 {
+		o.timeout = envTimeout
+	}
+	if o.memory == 0 {
+		o.memory = 256 << 20
+	}
+	ctx := sandboxtest.Context(t, o.timeout)
 	log := testLog(t)
 	e := &termEnv{t: t, ctx: ctx, cli: cli, image: img, dataDir: t.TempDir()}
 
 	cfg := sandbox.Config{
 		Instance: inst, MaxSandboxes: 300, MaxPerOwner: -1,
-		Defaults:      sandbox.Resources{CPUs: 0.5, Memory: 256 << 20, Pids: 512, Disk: 256 << 20},
+		Defaults:      sandbox.Resources{CPUs: 0.5, Memory: o.memory, Pids: 512, Disk: 256 << 20},
 		ExecTimeout:   20 * time.Second,
 		ReapInterval:  time.Second,
 		PrespawnShell: o.prespawn,
@@ -188,12 +196,19 @@ type testSandbox struct {
 	id, attemptID string
 }
 
-func (e *termEnv) newSandbox(t testing.TB) testSandbox {
+// newAttempt creates an attempt row (recordings reference it).
+func (e *termEnv) newAttempt(t testing.TB) string {
 	t.Helper()
 	a := &store.Attempt{UserID: &e.userID, ChallengeID: "test", ChallengeVersion: "v1", Mode: store.ModePractice, State: store.AttemptActive, StartedAt: time.Now()}
 	if err := e.st.CreateAttempt(e.ctx, a); err != nil {
 		t.Fatalf("create attempt: %v", err)
 	}
+	return a.ID
+}
+
+func (e *termEnv) newSandbox(t testing.TB) testSandbox {
+	t.Helper()
+	a := &store.Attempt{ID: e.newAttempt(t)}
 	sb, err := e.mgr.Create(e.ctx, sandbox.Spec{Image: e.image, AttemptID: a.ID, OwnerID: e.userID})
 	if err != nil {
 		t.Fatalf("create sandbox: %v", err)

@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/opsdojo/opsdojo/accounts"
 	"github.com/opsdojo/opsdojo/attempts"
+	"github.com/opsdojo/opsdojo/authoring"
 	"github.com/opsdojo/opsdojo/challenges"
 	"github.com/opsdojo/opsdojo/grader"
 	"github.com/opsdojo/opsdojo/sandbox"
@@ -174,13 +177,26 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 	}()
 	g := grader.New(mgr, grader.NewDockerBuilder(dc, *probeImage), log, time.Now)
 	var svc *attempts.Service
-	cat := challenges.NewCatalog(challenges.CatalogOptions{Roots: splitList(*challengeDirs), Interval: *reload, Logger: log,
+	// Uploaded challenges live under the data dir, beside the shipped ones.
+	uploads := filepath.Join(*cf.dataDir, "challenges")
+	if err := os.MkdirAll(uploads, 0o750); err != nil {
+		return fmt.Errorf("create %s: %w (check --data-dir)", uploads, err)
+	}
+	uploadsAbs, _ := filepath.Abs(uploads)
+	cat := challenges.NewCatalog(challenges.CatalogOptions{Roots: append(splitList(*challengeDirs), uploads), Interval: *reload, Logger: log,
 		OnChange: func(ctx context.Context, ch *challenges.Challenge) {
 			if err := svc.Remember(ctx, ch); err != nil {
 				log.Warn("record challenge version", "challenge", ch.ID, "err", err)
 			}
 		}})
-	svc = attempts.New(st, mgr, cat, g, attempts.Config{Workers: *graders}, log, time.Now)
+	svc = attempts.New(st, mgr, cat, g, attempts.Config{Workers: *graders,
+		// Shipped challenges are published when first seen; uploads wait
+		// for an author to publish them.
+		AutoPublish: func(ch *challenges.Challenge) bool {
+			return !strings.HasPrefix(ch.Dir, uploadsAbs+string(filepath.Separator))
+		},
+	}, log, time.Now)
+	author := authoring.New(uploads, cat, st, grader.NewSelfTester(mgr, g, 1), log)
 	if err := cat.Reload(ctx); err != nil {
 		return fmt.Errorf("load challenges from %s: %w (set --challenges)", *challengeDirs, err)
 	}
@@ -211,7 +227,8 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 		ShutdownTimeout: *shutdown,
 		BodyLimit:       *bodyLimit,
 		AllowSignup:     *allowSignup,
-	}, server.Deps{Log: log, Database: st, Docker: docker, Accounts: acc, Catalog: cat, Attempts: svc, Runs: st})
+	}, server.Deps{Log: log, Database: st, Docker: docker, Accounts: acc, Catalog: cat, Attempts: svc, Runs: st,
+		Authoring: author, Published: st})
 	if err != nil {
 		return err
 	}
