@@ -18,7 +18,8 @@ import (
 // server is an opsdojo serve process run in-process for end-to-end tests,
 // with the real wiring (SQLite, dockerd, grader, catalog).
 type e2eServer struct {
-	URL    string
+	URL     string
+	DataDir string
 	stderr *syncBuffer
 }
 
@@ -51,7 +52,8 @@ func startServer(t *testing.T, challengeDirs string, extra ...string) *e2eServer
 	app := &cli{stdin: strings.NewReader(""), stdout: errb, stderr: errb, getenv: func(string) string { return "" }, onListen: func(a string) { addr <- a }}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
-	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--challenges", challengeDirs,
+	dataDir := t.TempDir()
+	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir, "--challenges", challengeDirs,
 		"--instance", inst, "--pool-size", "1", "--log-format", "text", "--admin-password", "admin password 1",
 		"--catalog-reload", "500ms"}, extra...)
 	go func() { done <- app.main(ctx, args) }()
@@ -68,7 +70,7 @@ func startServer(t *testing.T, challengeDirs string, extra ...string) *e2eServer
 	})
 	select {
 	case a := <-addr:
-		return &e2eServer{URL: "http://" + a, stderr: errb}
+		return &e2eServer{URL: "http://" + a, DataDir: dataDir, stderr: errb}
 	case code := <-done:
 		t.Fatalf("serve exited with %d:\n%s", code, errb.String())
 	case <-time.After(60 * time.Second):

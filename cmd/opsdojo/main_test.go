@@ -88,3 +88,32 @@ func TestHelpListsEnvironmentVariables(t *testing.T) {
 		t.Fatalf("unknown command exit %d, want 2", code)
 	}
 }
+
+func TestUserCreate(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	var out, errb strings.Builder
+	app := &cli{stdin: strings.NewReader("a long enough password\n"), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
+	code := app.main(context.Background(), []string{"user", "create", "--data-dir", dir, "--role", "manager", "--email", "Boss@Example.com", "--password-stdin"})
+	if code != 0 || !strings.Contains(out.String(), "created manager boss@example.com") {
+		t.Fatalf("exit %d: %s %s", code, out.String(), errb.String())
+	}
+	cases := []struct {
+		name, stdin string
+		args        []string
+		want        string
+	}{
+		{"duplicate", "a long enough password\n", []string{"--role", "manager", "--email", "boss@example.com", "--password-stdin"}, "already exists"},
+		{"bad role", "a long enough password\n", []string{"--role", "root", "--email", "x@example.com", "--password-stdin"}, "is not a role"},
+		{"short password", "short\n", []string{"--role", "candidate", "--email", "y@example.com", "--password-stdin"}, "password"},
+		{"no stdin flag", "", []string{"--role", "candidate", "--email", "z@example.com"}, "--password-stdin is required"},
+	}
+	for _, tc := range cases {
+		var out, errb strings.Builder
+		app := &cli{stdin: strings.NewReader(tc.stdin), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
+		code := app.main(context.Background(), append([]string{"user", "create", "--data-dir", dir}, tc.args...))
+		if code == 0 || !strings.Contains(errb.String(), tc.want) {
+			t.Errorf("%s: exit %d, stderr %q, want %q", tc.name, code, errb.String(), tc.want)
+		}
+	}
+}
