@@ -20,7 +20,7 @@ import (
 type e2eServer struct {
 	URL     string
 	DataDir string
-	stderr *syncBuffer
+	stderr  *syncBuffer
 }
 
 type syncBuffer struct {
