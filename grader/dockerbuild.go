@@ -106,10 +106,15 @@ func (d *DockerBuilder) BuildAndRun(ctx context.Context, req BuildRequest) (res 
 		Labels: map[string]string{LabelGraderBuild: "true"},
 	})
 	if err != nil {
-		if bctx.Err() != nil {
+		switch {
+		case bctx.Err() != nil:
 			return BuildResult{Message: fmt.Sprintf("the build did not finish within %s", req.BuildTimeout)}, nil
+		case client.IsErrConnectionFailed(err):
+			return BuildResult{}, fmt.Errorf("start build: %w", err)
 		}
-		return BuildResult{}, fmt.Errorf("start build: %w", err)
+		// The daemon refused the Dockerfile itself (a parse error, a bad
+		// instruction): the candidate's problem, reported to them.
+		return BuildResult{Message: "the image does not build: " + strings.TrimPrefix(err.Error(), "Error response from daemon: ")}, nil
 	}
 	logTail, buildErr := readBuildLog(resp.Body)
 	resp.Body.Close()
@@ -160,6 +165,11 @@ func (d *DockerBuilder) BuildAndRun(ctx context.Context, req BuildRequest) (res 
 	var problems []string
 	switch {
 	case run.Port > 0:
+		time.Sleep(200 * time.Millisecond) // a container that dies at once is reported as such
+		if ins, err := d.cli.ContainerInspect(ctx, cr.ID); err == nil && ins.State != nil && !ins.State.Running {
+			problems = append(problems, d.notServing(ctx, cr.ID, run, ""))
+			break
+		}
 		ok, out, err := d.probePort(ctx, cr.ID, run, wait, &containers)
 		if err != nil {
 			return res, err
@@ -177,7 +187,7 @@ func (d *DockerBuilder) BuildAndRun(ctx context.Context, req BuildRequest) (res 
 			problems = append(problems, fmt.Sprintf("`%s` exited with status %d", strings.Join(run.Command, " "), code))
 		}
 	}
-	if run.ExpectUser != "" {
+	if run.ExpectUser != "" && len(problems) == 0 {
 		if msg := d.checkUser(ctx, cr.ID, run.ExpectUser); msg != "" {
 			problems = append(problems, msg)
 		}
@@ -261,6 +271,9 @@ echo "last answer: HTTP $code"; head -c 2000 /tmp/body 2>/dev/null; exit 1
 	*containers = append(*containers, cr.ID)
 	waitC, errC := d.cli.ContainerWait(ctx, cr.ID, container.WaitConditionNextExit)
 	if err := d.cli.ContainerStart(ctx, cr.ID, container.StartOptions{}); err != nil {
+		if strings.Contains(err.Error(), "non running container") {
+			return false, "the container stopped before it could be probed", nil
+		}
 		return false, "", fmt.Errorf("start port probe: %w", err)
 	}
 	var code int64 = -1

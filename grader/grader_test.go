@@ -20,7 +20,9 @@ type env struct {
 	g *grader.Grader
 }
 
-func newEnv(t *testing.T) env {
+func newEnv(t *testing.T) env { return newEnvB(t) }
+
+func newEnvB(t testing.TB) env {
 	t.Helper()
 	cli := sandboxtest.Client(t)
 	sandboxtest.Image(t, cli)
@@ -37,7 +39,9 @@ func newEnv(t *testing.T) env {
 	return env{m: m, g: grader.New(m, grader.NewDockerBuilder(cli, probeImage), log, time.Now)}
 }
 
-func load(t *testing.T, dir string) *challenges.Challenge {
+func load(t *testing.T, dir string) *challenges.Challenge { return loadB(t, dir) }
+
+func loadB(t testing.TB, dir string) *challenges.Challenge {
 	t.Helper()
 	ch, err := challenges.Load(dir)
 	if err != nil {
@@ -289,5 +293,47 @@ func TestSelfTestSample(t *testing.T) {
 	}
 	if len(rep.Scenarios) != 3 {
 		t.Fatalf("%d scenarios, want 3 (unsolved, one wrong fix, solution)", len(rep.Scenarios))
+	}
+}
+
+// TestDockerBuildLimits: builds run without network and under a deadline;
+// failures come back as clear check messages, and nothing is left behind.
+func TestDockerBuildLimits(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := sandboxtest.Context(t, 3*time.Minute)
+	ch := load(t, "testdata/docker-small")
+	app := ch.File("starter/app.py")
+	cases := []struct {
+		name, dockerfile, want string
+		timeout                time.Duration
+	}{
+		{"build runs forever", "FROM python:3.11-slim\nRUN sleep 600\n", "did not finish within 3s", 3 * time.Second},
+		{"no network while building", "FROM python:3.11-slim\nRUN python3 -c \"import socket; socket.create_connection(('deb.debian.org', 80), 3)\"\n", "does not build", time.Minute},
+		{"unknown instruction", "FROM python:3.11-slim\nFOO bar\n", "does not build", time.Minute},
+		{"container exits", "FROM python:3.11-slim\nUSER nobody\nCMD [\"python3\", \"-c\", \"raise SystemExit(3)\"]\n", "exited with status 3", time.Minute},
+		{"runs as root", "FROM python:3.11-slim\nCOPY app.py /app.py\nCMD [\"python3\", \"/app.py\"]\n", "runs as root", time.Minute},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := *ch
+			c.Spec.Checks = []challenges.Check{ch.Checks[1]}
+			bc := *c.Spec.Checks[0].DockerBuild
+			bc.BuildTimeout = challenges.Duration(tc.timeout)
+			run := *bc.Run
+			run.ReadyTimeout = challenges.Duration(5 * time.Second)
+			bc.Run = &run
+			c.Spec.Checks[0].DockerBuild = &bc
+			res, err := e.g.Grade(ctx, &c, grader.Target{Files: map[string][]byte{"/workspace/Dockerfile": []byte(tc.dockerfile), "/workspace/app.py": app}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := res.Checks[0]
+			t.Logf("%s: %s", tc.name, r.Message)
+			if r.Passed || !strings.Contains(r.Message, tc.want) {
+				t.Fatalf("passed=%v message %q, want it to contain %q", r.Passed, r.Message, tc.want)
+			}
+		})
 	}
 }
