@@ -9,7 +9,7 @@ SUDO  := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 # go test flags; CI sets nothing extra. Override e.g. TESTFLAGS='-run Foo'.
 TESTFLAGS ?=
 
-.PHONY: run test build ui images setup vet fmt-check clean
+.PHONY: run test test-library build ui images setup vet fmt-check clean
 
 setup:
 	$(SUDO) bash scripts/setup-host.sh
@@ -39,6 +39,12 @@ fmt-check:
 
 test: build images fmt-check vet
 	$(GO) test ./... -count=1 -timeout 45m $(TESTFLAGS)
+
+# Every shipped challenge lints clean and passes its self-test 3 times in
+# real sandboxes (unsolved and wrong fixes fail, the solution scores 100%).
+test-library: build images
+	$(BIN) challenge lint challenges/library
+	$(BIN) challenge test --runs 3 challenges/library
 
 clean:
 	rm -rf bin ui/node_modules
