@@ -13,6 +13,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/yuin/goldmark"
 
+	"github.com/opsdojo/opsdojo/assignments"
 	"github.com/opsdojo/opsdojo/attempts"
 	"github.com/opsdojo/opsdojo/challenges"
 	"github.com/opsdojo/opsdojo/sandbox"
@@ -225,15 +226,43 @@ func (s *Server) handleChallenge(c *fiber.Ctx) error {
 // ---- attempts ----
 
 // attemptFor loads the attempt of the URL for the logged-in user: their
-// own, or any for staff (managers, authors, admins review).
+// own; any for admins; for managers, the attempts of their own
+// assignments' candidates. Everything else answers 404, like a missing id.
 func (s *Server) attemptFor(c *fiber.Ctx) (*store.Attempt, error) {
-	sess := sessionFrom(c)
-	owner := sess.User.ID
-	if sess.User.Role != store.RoleCandidate {
-		owner = ""
+	a, err := s.deps.Attempts.Get(c.UserContext(), c.Params("id"), "")
+	if err != nil {
+		return nil, domainError(err)
 	}
-	a, err := s.deps.Attempts.Get(c.UserContext(), c.Params("id"), owner)
-	return a, domainError(err)
+	if err := s.mayReview(c, a); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// reviewChecker is implemented by the assignments service.
+type reviewChecker interface {
+	CanReview(ctx context.Context, actor assignments.Actor, attemptID string) error
+}
+
+// mayReview says whether the session may look at attempt a (its page,
+// results, files, recordings): its owner, an admin, or the manager of the
+// assignment it belongs to.
+func (s *Server) mayReview(c *fiber.Ctx, a *store.Attempt) error {
+	sess := sessionFrom(c)
+	notFound := fiber.NewError(fiber.StatusNotFound, "not found: attempt "+a.ID)
+	switch {
+	case sess == nil:
+		return fiber.NewError(fiber.StatusUnauthorized, "log in first")
+	case a.UserID != nil && *a.UserID == sess.User.ID, sess.User.Role == store.RoleAdmin:
+		return nil
+	case sess.User.Role == store.RoleManager:
+		if rc, ok := s.deps.Review.Service.(reviewChecker); ok {
+			if err := rc.CanReview(c.UserContext(), assignments.Actor{ID: sess.User.ID, Role: sess.User.Role}, a.ID); err == nil {
+				return nil
+			}
+		}
+	}
+	return notFound
 }
 
 // ownAttempt is attemptFor but only the owner may act (check, edit, reset).
@@ -383,7 +412,9 @@ func (s *Server) handleCheck(c *fiber.Ctx) error {
 	if run == nil {
 		return fiber.NewError(fiber.StatusInternalServerError, "grading failed: "+j.Error)
 	}
-	return c.JSON(s.resultsOf(c, a, ch, run).json())
+	out := s.resultsOf(c, a, ch, run).json()
+	s.pushCheck(a.ID, out)
+	return c.JSON(out)
 }
 
 func (s *Server) handleResults(c *fiber.Ctx) error {
@@ -428,6 +459,8 @@ func (s *Server) handleReset(c *fiber.Ctx) error {
 	}
 	ctx, cancel := context.WithTimeout(c.UserContext(), 3*time.Minute)
 	defer cancel()
+	old := a.SandboxID
+	s.closeTerminals(c, old, "the sandbox was reset; reconnecting to the fresh one")
 	if err := s.deps.Attempts.Reset(ctx, a); err != nil {
 		return domainError(err)
 	}

@@ -90,6 +90,12 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	pages, err := ui.Pages(template.FuncMap{
 		"deref": func(b *bool) bool { return b != nil && *b },
+		"derefs": func(p *string) string {
+			if p == nil {
+				return ""
+			}
+			return *p
+		},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("load templates: %w", err)
@@ -102,6 +108,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		hijack: newHijackedConns(),
 	}
 	s.health = newHealthCache(deps, cfg.ReadyTimeout)
+	s.defaultTerminalAuthz()
 	s.app = fiber.New(fiber.Config{
 		AppName:               "opsdojo",
 		DisableStartupMessage: true,

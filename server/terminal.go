@@ -218,7 +218,7 @@ func (s *Server) handleTerminalPage(c *fiber.Ctx) error {
 	return s.render(c, "terminal", "Terminal", terminalPage{
 		AttemptID:     attemptID,
 		TicketURL:     "/api/v1/attempts/" + url.PathEscape(attemptID) + "/terminals/{term}/ticket",
-		MaxTerminals:  terminal.DefaultMaxPerSandbox,
+		MaxTerminals:  s.deps.Terminal.Hub.MaxPerSandbox(),
 		FirstTerminal: "1",
 	})
 }

@@ -13,8 +13,8 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"net/http"
+	"os"
 	"os/exec"
 	"runtime"
 	"runtime/debug"
@@ -81,61 +81,68 @@ func reportLatency(b *testing.B, ds []time.Duration) {
 	b.ReportMetric(0, "ns/op")
 }
 
-// echoLoop types one byte at a time into `cat` on a raw tty and waits for
-// each to come back.
-func echoLoop(b *testing.B, t rw) []time.Duration {
+// keystroke types key into t and waits for want; it returns the time.
+func keystroke(b *testing.B, t rw, key, want, buf []byte, acc *[]byte) time.Duration {
+	start := time.Now()
+	if _, err := t.Write(key); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := readUntil(t, want, buf, acc); err != nil {
+		b.Fatal(err)
+	}
+	return time.Since(start)
+}
+
+// echoLoop types one byte at a time into `cat` on a raw tty, alternating
+// between the raw and the opsdojo terminal, and waits for each echo.
+func echoLoop(b *testing.B, raw, ops rw) (dr, do []time.Duration) {
 	buf := make([]byte, 64<<10)
-	var acc []byte
-	if _, err := t.Write([]byte("stty raw -echo; cat\n")); err != nil {
-		b.Fatal(err)
+	accs := [2][]byte{}
+	for i, t := range []rw{raw, ops} {
+		if _, err := t.Write([]byte("stty raw -echo; cat\n")); err != nil {
+			b.Fatal(err)
+		}
+		time.Sleep(300 * time.Millisecond)
+		keystroke(b, t, []byte("@"), []byte("@"), buf, &accs[i])
+		accs[i] = accs[i][:0]
 	}
-	time.Sleep(300 * time.Millisecond)
-	if _, err := t.Write([]byte("@")); err != nil {
-		b.Fatal(err)
-	}
-	if _, err := readUntil(t, []byte("@"), buf, &acc); err != nil {
-		b.Fatal(err)
-	}
-	acc = acc[:0]
-	ds := make([]time.Duration, 0, benchKeystrokes)
 	key := []byte{'x'}
 	for range benchKeystrokes {
-		start := time.Now()
-		if _, err := t.Write(key); err != nil {
-			b.Fatal(err)
-		}
-		if _, err := readUntil(t, key, buf, &acc); err != nil {
-			b.Fatal(err)
-		}
-		ds = append(ds, time.Since(start))
+		dr = append(dr, keystroke(b, raw, key, key, buf, &accs[0]))
+		do = append(do, keystroke(b, ops, key, key, buf, &accs[1]))
 	}
-	return ds
+	return dr, do
+}
+
+func reportPair(b *testing.B, dr, do []time.Duration) {
+	r50, o50 := percentile(dr, 0.50), percentile(do, 0.50)
+	b.ReportMetric(float64(r50.Microseconds()), "raw-p50-µs")
+	b.ReportMetric(float64(percentile(dr, 0.99).Microseconds()), "raw-p99-µs")
+	b.ReportMetric(float64(o50.Microseconds()), "ops-p50-µs")
+	b.ReportMetric(float64(percentile(do, 0.99).Microseconds()), "ops-p99-µs")
+	b.ReportMetric(float64(o50)/float64(r50), "p50-ratio")
+	b.ReportMetric(0, "ns/op")
 }
 
 // readlineLoop types 'x' at the bash prompt and waits for readline's echo,
-// then erases it (unmeasured) so the line never grows.
-func readlineLoop(b *testing.B, t rw) []time.Duration {
+// then erases it (unmeasured) so the line never grows; raw and opsdojo
+// alternate.
+func readlineLoop(b *testing.B, raw, ops rw) (dr, do []time.Duration) {
 	buf := make([]byte, 64<<10)
-	var acc []byte
-	ds := make([]time.Duration, 0, benchKeystrokes)
+	accs := [2][]byte{}
 	key, del := []byte{'x'}, []byte{0x7f}
 	for range benchKeystrokes {
-		start := time.Now()
-		if _, err := t.Write(key); err != nil {
-			b.Fatal(err)
-		}
-		if _, err := readUntil(t, key, buf, &acc); err != nil {
-			b.Fatal(err)
-		}
-		ds = append(ds, time.Since(start))
-		if _, err := t.Write(del); err != nil {
-			b.Fatal(err)
-		}
-		if _, err := readUntil(t, []byte{'\b'}, buf, &acc); err != nil {
-			b.Fatal(err)
+		for i, t := range []rw{raw, ops} {
+			d := keystroke(b, t, key, key, buf, &accs[i])
+			if i == 0 {
+				dr = append(dr, d)
+			} else {
+				do = append(do, d)
+			}
+			keystroke(b, t, del, []byte{'\b'}, buf, &accs[i])
 		}
 	}
-	return ds
+	return dr, do
 }
 
 // throughput prints benchOutputBytes and returns MiB/s.
@@ -226,46 +233,43 @@ func BenchmarkTerminal(b *testing.B) {
 	e := newTermEnv(b, envOptions{grace: time.Minute, record: true, maxPerSandbox: 64, timeout: 15 * time.Minute, memory: 1 << 30})
 	sb := e.newSandbox(b)
 
-	// Keystroke echo by bash's readline (what a candidate sees), and by a
-	// raw tty with cat (transport only).
+	// Keystroke echo by bash's readline (what a candidate sees) and by a
+	// raw tty with cat (transport only). Raw and opsdojo keystrokes
+	// alternate, so both see the same machine load.
 	for _, kind := range []string{"readline", "cat"} {
-		loop := readlineLoop
-		if kind == "cat" {
-			loop = echoLoop
-		}
-		b.Run("echo-"+kind+"/raw", func(b *testing.B) {
-			for b.Loop() {
-				reportLatency(b, loop(b, rawTerm(b, e, sb)))
-			}
-		})
-		b.Run("echo-"+kind+"/opsdojo", func(b *testing.B) {
+		b.Run("echo-"+kind, func(b *testing.B) {
 			for i := 0; b.Loop(); i++ {
-				reportLatency(b, loop(b, wsTerm(b, e, sb, fmt.Sprintf("%s%d", kind, i))))
-			}
-		})
-	}
-	for _, name := range []string{"raw", "opsdojo", "opsdojo-norec"} {
-		b.Run("throughput/"+name, func(b *testing.B) {
-			env := e
-			if name == "opsdojo-norec" {
-				env = newTermEnv(b, envOptions{grace: time.Minute, timeout: 10 * time.Minute, memory: 1 << 30})
-			}
-			s := env.newSandbox(b)
-			var rates []float64
-			for i := 0; b.Loop(); i++ {
-				var t rw
-				if name == "raw" {
-					t = rawTerm(b, env, s)
+				raw, ops := rawTerm(b, e, sb), wsTerm(b, e, sb, fmt.Sprintf("%s%d", kind, i))
+				var dr, do []time.Duration
+				if kind == "cat" {
+					dr, do = echoLoop(b, raw, ops)
 				} else {
-					t = wsTerm(b, env, s, fmt.Sprintf("tp%d", i))
+					dr, do = readlineLoop(b, raw, ops)
 				}
-				rates = append(rates, throughput(b, t))
+				reportPair(b, dr, do)
 			}
-			slices.Sort(rates)
-			b.ReportMetric(rates[len(rates)/2], "MiB/s")
-			b.ReportMetric(0, "ns/op")
 		})
 	}
+	// Throughput: raw, opsdojo (recording on, as deployed) and opsdojo
+	// without recording take turns each iteration.
+	b.Run("throughput", func(b *testing.B) {
+		norec := newTermEnv(b, envOptions{grace: time.Minute, timeout: 10 * time.Minute, memory: 1 << 30})
+		s1, s2 := e.newSandbox(b), norec.newSandbox(b)
+		var raw, ops, opsNoRec []float64
+		for i := 0; b.Loop(); i++ {
+			raw = append(raw, throughput(b, rawTerm(b, e, s1)))
+			ops = append(ops, throughput(b, wsTerm(b, e, s1, fmt.Sprintf("tp%d", i))))
+			opsNoRec = append(opsNoRec, throughput(b, wsTerm(b, norec, s2, fmt.Sprintf("tp%d", i))))
+		}
+		med := func(v []float64) float64 { slices.Sort(v); return v[len(v)/2] }
+		r, o, n := med(raw), med(ops), med(opsNoRec)
+		b.ReportMetric(r, "raw-MiB/s")
+		b.ReportMetric(o, "ops-MiB/s")
+		b.ReportMetric(n, "ops-norec-MiB/s")
+		b.ReportMetric(o/r, "ratio")
+		b.ReportMetric(n/r, "norec-ratio")
+		b.ReportMetric(0, "ns/op")
+	})
 }
 
 // BenchmarkTerminalFirstPrompt: click-to-first-prompt from a warm pool
@@ -328,7 +332,10 @@ func BenchmarkTerminalIdleMemory(b *testing.B) {
 	for range benchIdleTerms / benchIdlePerSB {
 		sbs = append(sbs, e.newSandbox(b))
 	}
-	for b.Loop() {
+	for i := 0; b.Loop(); i++ {
+		if i > 0 {
+			continue // measured once: the terminals below stay open for the grace period
+		}
 		var urls []string
 		for i := range benchIdleTerms {
 			sb := sbs[i/benchIdlePerSB]
@@ -357,7 +364,13 @@ func BenchmarkTerminalIdleMemory(b *testing.B) {
 		// Idle: recorders finish their gzip member after IdleFlush and give
 		// the compressor back (200 terminals starting at once briefly hold
 		// 200 of them, ~350 KiB each).
-		time.Sleep(recording.DefaultIdleFlush + 5*time.Second)
+		time.Sleep(recording.DefaultIdleFlush + time.Second)
+		for deadline := time.Now().Add(time.Minute); e.rec.Compressing() > 0 && time.Now().Before(deadline); {
+			time.Sleep(100 * time.Millisecond)
+		}
+		if n := e.rec.Compressing(); n > 0 {
+			b.Logf("%d recordings still mid-burst at measurement", n)
+		}
 		heap1, rss1 := serverMem()
 		if p := os.Getenv("OPSDOJO_BENCH_HEAPPROFILE"); p != "" {
 			if f, err := os.Create(p); err == nil {

@@ -230,5 +230,5 @@ type AuditEvent struct {
 func allModels() []any {
 	return []any{&User{}, &Session{}, &Challenge{}, &ChallengeVersion{}, &Assignment{}, &Invite{},
 		&Attempt{}, &HintReveal{}, &GradingJob{}, &CheckRun{}, &CheckResult{}, &Submission{},
-		&Recording{}, &Review{}, &AuditEvent{}}
+		&Recording{}, &Review{}, &AuditEvent{}, &InviteClaim{}, &WebhookDelivery{}}
 }

@@ -122,6 +122,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 	staff := func(anon, cand, other, stf int) map[string]int {
 		return map[string]int{"anon": anon, "candidate": cand, "other": other, "manager": stf, "author": stf, "admin": stf}
 	}
+	reviewers := func(anon int) map[string]int {
+		return map[string]int{"anon": anon, "candidate": 200, "other": 404, "manager": 404, "author": 404, "admin": 200}
+	}
 	rows := []row{
 		{"GET", "/", all(200)},
 		{"GET", "/healthz", all(200)},
@@ -131,10 +134,13 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"GET", "/api/v1/challenges", all(200)},
 		{"GET", "/api/v1/me", staff(401, 200, 200, 200)},
 		{"GET", "/me/attempts", staff(303, 200, 200, 200)},
-		{"GET", "/attempts/" + A, staff(303, 200, 404, 200)},
-		{"GET", "/api/v1/attempts/" + A, staff(401, 200, 404, 200)},
-		{"GET", "/api/v1/attempts/" + A + "/files?path=/workspace/app.conf", staff(401, 200, 404, 200)},
-		{"GET", "/api/v1/attempts/" + A + "/files?path=/etc/shadow", staff(401, 400, 404, 400)},
+		// A practice attempt: its owner and admins; managers only see their
+		// own assignments' candidates, authors none.
+		{"GET", "/attempts/" + A, reviewers(303)},
+		{"GET", "/api/v1/attempts/" + A, reviewers(401)},
+		{"GET", "/api/v1/attempts/" + A + "/results", map[string]int{"anon": 401, "other": 404, "manager": 404, "author": 404}},
+		{"GET", "/api/v1/attempts/" + A + "/files?path=/workspace/app.conf", reviewers(401)},
+		{"GET", "/api/v1/attempts/" + A + "/files?path=/etc/shadow", map[string]int{"anon": 401, "candidate": 400, "other": 404, "manager": 404, "author": 404, "admin": 400}},
 		{"PUT", "/api/v1/attempts/" + A + "/files?path=/workspace/app.conf", staff(401, 200, 404, 404)},
 		{"POST", "/api/v1/attempts/" + A + "/check", staff(401, 200, 404, 404)},
 		{"POST", "/api/v1/attempts/" + A + "/hints/0", staff(401, 200, 404, 404)},

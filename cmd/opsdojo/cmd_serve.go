@@ -16,13 +16,16 @@ import (
 	"github.com/docker/docker/client"
 
 	"github.com/opsdojo/opsdojo/accounts"
+	"github.com/opsdojo/opsdojo/assignments"
 	"github.com/opsdojo/opsdojo/attempts"
 	"github.com/opsdojo/opsdojo/authoring"
 	"github.com/opsdojo/opsdojo/challenges"
 	"github.com/opsdojo/opsdojo/grader"
+	"github.com/opsdojo/opsdojo/recording"
 	"github.com/opsdojo/opsdojo/sandbox"
 	"github.com/opsdojo/opsdojo/server"
 	"github.com/opsdojo/opsdojo/store"
+	"github.com/opsdojo/opsdojo/terminal"
 )
 
 // commonFlags are the flags shared by every command that touches the
@@ -110,6 +113,12 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 	probeImage := fs.String("probe-image", "opsdojo/probe:latest", "trusted image the grader's checks run in")
 	graders := fs.Int("graders", 2, "grading jobs run at once")
 	instance := fs.String("instance", "opsdojo", "label value marking this server's containers (reconciled at start-up)")
+	// ---- take-home assignments: flags (wiring below, before server.New) ----
+	webhookURL := fs.String("webhook-url", "", "POST signed take-home events (invite opened, submitted, graded) to this URL; empty disables webhooks")
+	webhookSecret := fs.String("webhook-secret", "", "HMAC-SHA256 key signing webhooks (prefer the environment variable: flags show in process lists)")
+	inviteTTL := fs.Duration("invite-ttl", 7*24*time.Hour, "how long a take-home invite link stays valid by default")
+	assignInterval := fs.Duration("assignment-interval", 5*time.Second, "how often overdue take-homes are submitted automatically")
+	// ---- end of take-home assignment flags ----
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -222,13 +231,43 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 	go svc.RunWorkers(bg)
 	go func() { _ = cat.Run(bg) }()
 
+	// Browser terminals: single-use tickets, shells that survive a
+	// reconnect, and asciicast recordings under the data dir.
+	tickets := terminal.NewTickets(0, nil)
+	rec := recording.New(recording.Config{Dir: filepath.Join(*cf.dataDir, "recordings"), Store: st, Log: log})
+	hub := terminal.NewHub(terminal.SandboxAttacher{M: mgr}, terminal.Config{Log: log,
+		Record: func(attempt, term string, cols, rows int) terminal.RecordSink {
+			return rec.Start(attempt, term, cols, rows)
+		}})
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		_ = hub.Shutdown(cctx)
+		_ = rec.Close(cctx)
+	}()
+
+	// ---- take-home assignments, review and webhooks (package assignments) ----
+	if *webhookURL != "" {
+		if err := assignments.ValidateWebhookURL(*webhookURL); err != nil {
+			return fmt.Errorf("--webhook-url: %w", err)
+		}
+		if len(*webhookSecret) < 16 {
+			return errors.New("--webhook-url needs --webhook-secret (OPSDOJO_WEBHOOK_SECRET) of at least 16 characters to sign with")
+		}
+	}
+	review := assignments.New(st, svc, mgr, cat, rec, assignments.Config{PublicURL: *publicURL, InviteTTL: *inviteTTL, Interval: *assignInterval,
+		Webhook: assignments.WebhookConfig{URL: *webhookURL, Secret: *webhookSecret}}, log, time.Now)
+	go review.Run(bg)
+	// ---- end of take-home assignments ----
+
 	srv, err := server.New(server.Config{
 		PublicURL:       *publicURL,
 		ShutdownTimeout: *shutdown,
 		BodyLimit:       *bodyLimit,
 		AllowSignup:     *allowSignup,
 	}, server.Deps{Log: log, Database: st, Docker: docker, Accounts: acc, Catalog: cat, Attempts: svc, Runs: st,
-		Authoring: author, Published: st})
+		Authoring: author, Published: st, Review: server.ReviewDeps{Service: review},
+		Terminal: server.TerminalDeps{Hub: hub, Tickets: tickets, Recordings: st, RecordingFiles: rec}})
 	if err != nil {
 		return err
 	}

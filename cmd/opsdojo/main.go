@@ -49,6 +49,7 @@ func commands() map[string]command {
 		"sandbox":     {"run, list and remove sandboxes (exec|shell|ls|rm)", runSandbox},
 		"challenge":   {"author tools (lint|new|test)", runChallenge},
 		"version":     {"print the version", runVersion},
+		"term":        {termSummary, runTerm},
 		"user":        {"manage accounts (user create --role … --email … --password-stdin)", runUser},
 		"healthcheck": {"exit 0 when the server answers /healthz (for container health checks)", runHealthcheck},
 	}

@@ -6,6 +6,7 @@ export function mountReplay(el) {
     fit: "width",
     idleTimeLimit: 2,
     controls: true,
+    preload: true,
     terminalFontFamily: 'ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace',
   });
   window.opsdojoReplay = player;

@@ -1,0 +1,351 @@
+package assignments
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/opsdojo/opsdojo/accounts"
+	"github.com/opsdojo/opsdojo/attempts"
+	"github.com/opsdojo/opsdojo/store"
+)
+
+// Invite tokens: 256 random bits in the URL, SHA-256 in the database.
+func newToken() string            { return accounts.NewToken() }
+func hashToken(tok string) string { return accounts.HashToken(tok) }
+
+// maxTokenLen bounds what is hashed from a URL.
+const maxTokenLen = 128
+
+// sessionGrace keeps a candidate's session alive a little past their
+// deadline, so they can see that their work was submitted.
+const sessionGrace = time.Hour
+
+// Landing is what the invite page shows before the candidate starts.
+type Landing struct {
+	Invite     *store.Invite
+	Assignment *store.Assignment
+	Challenges []ChallengeRef
+	TimeLimit  time.Duration
+}
+
+// ChallengeRef names a challenge of an assignment.
+type ChallengeRef struct {
+	ID, Title string
+}
+
+func (s *Service) challengeRefs(a *store.Assignment) []ChallengeRef {
+	var out []ChallengeRef
+	for _, id := range ChallengeIDs(a) {
+		ref := ChallengeRef{ID: id, Title: id}
+		if ch, ok := s.cat.Get(id); ok {
+			ref.Title = ch.Title
+		}
+		out = append(out, ref)
+	}
+	return out
+}
+
+// inviteByToken resolves a token to its invite and assignment, refusing
+// invites that cannot be opened (any more). user, when not nil, is the
+// logged-in user: the candidate who already opened the invite may come
+// back through the link (reopened is then true).
+func (s *Service) inviteByToken(ctx context.Context, token string, user *store.User) (inv *store.Invite, a *store.Assignment, reopened bool, err error) {
+	if token == "" || len(token) > maxTokenLen {
+		return nil, nil, false, ErrInviteUnknown
+	}
+	inv, err = s.st.InviteByTokenHash(ctx, hashToken(token))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, false, ErrInviteUnknown
+	}
+	if err != nil {
+		return nil, nil, false, err
+	}
+	a, err = s.st.AssignmentByID(ctx, inv.AssignmentID)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	now := s.now()
+	switch inv.State {
+	case store.InviteOpened, store.InviteSubmitted:
+		if user != nil {
+			if c, err := s.st.ClaimByInvite(ctx, inv.ID); err == nil && c.UserID == user.ID {
+				return inv, a, true, nil
+			}
+		}
+		return nil, nil, false, ErrInviteUsed
+	case store.InviteRevoked:
+		return nil, nil, false, ErrInviteRevoked
+	case store.InviteExpired:
+		return nil, nil, false, ErrInviteExpired
+	}
+	if !now.Before(inv.ExpiresAt) {
+		return nil, nil, false, ErrInviteExpired
+	}
+	if !now.Before(a.DeadlineAt) {
+		return nil, nil, false, ErrAssignmentClosed
+	}
+	return inv, a, false, nil
+}
+
+// Landing describes an invite for its landing page, or says why it
+// cannot be opened. It changes nothing: link previews and prefetchers
+// (mail scanners, chat unfurls) must not start the clock.
+func (s *Service) Landing(ctx context.Context, token string, user *store.User) (*Landing, bool, error) {
+	inv, a, reopened, err := s.inviteByToken(ctx, token, user)
+	if err != nil {
+		return nil, false, err
+	}
+	return &Landing{Invite: inv, Assignment: a, Challenges: s.challengeRefs(a), TimeLimit: time.Duration(a.TimeLimitS) * time.Second}, reopened, nil
+}
+
+// OpenRequest is a candidate pressing Start on an invite.
+type OpenRequest struct {
+	Token string
+	// User is the logged-in user, if any.
+	User          *store.User
+	IP, UserAgent string
+}
+
+// Opened is the result of opening an invite.
+type Opened struct {
+	InviteID string
+	// SessionToken, when set, is a new login session for the candidate
+	// (the cookie value); empty when the request's session is kept.
+	SessionToken   string
+	SessionExpires time.Time
+	// StartErr is set when some sandboxes could not start; the candidate
+	// can retry from the assignment page, the clock runs regardless.
+	StartErr error
+}
+
+// Open claims an invite (once), logs the candidate in, starts the clock
+// and the challenges' sandboxes.
+//
+// Who is logged in: the invite's email is the candidate's identity. A new
+// email gets a candidate account without a password (it can only be
+// entered through invites). An existing password account must log in
+// first, so a link forwarded to someone else cannot take over an account;
+// staff emails are refused.
+func (s *Service) Open(ctx context.Context, req OpenRequest) (*Opened, error) {
+	inv, a, reopened, err := s.inviteByToken(ctx, req.Token, req.User)
+	if err != nil {
+		return nil, err
+	}
+	if reopened {
+		return &Opened{InviteID: inv.ID}, nil
+	}
+	u, err := s.candidateFor(ctx, inv, req.User)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now().UTC()
+	deadline := now.Add(time.Duration(a.TimeLimitS) * time.Second)
+	if deadline.After(a.DeadlineAt) {
+		deadline = a.DeadlineAt.UTC()
+	}
+	claim := &store.InviteClaim{InviteID: inv.ID, UserID: u.ID, OpenedAt: now, DeadlineAt: deadline}
+	if err := s.st.ClaimInvite(ctx, claim); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			// Lost a race with another open, or expired meanwhile.
+			_, _, _, why := s.inviteByToken(ctx, req.Token, req.User)
+			if why == nil {
+				why = ErrInviteUsed
+			}
+			return nil, why
+		}
+		return nil, err
+	}
+	out := &Opened{InviteID: inv.ID}
+	if req.User == nil || req.User.ID != u.ID {
+		tok, exp, err := s.newSession(ctx, u, deadline, req.IP, req.UserAgent)
+		if err != nil {
+			return nil, err
+		}
+		out.SessionToken, out.SessionExpires = tok, exp
+	}
+	s.audit(ctx, u.ID, "invite.open", "invite", inv.ID, map[string]any{"assignment": a.ID, "deadline": deadline})
+	s.hooks.emit(ctx, EventInviteOpened, s.eventData(a, inv, claim, nil))
+	out.StartErr = s.startMissing(ctx, inv, claim)
+	return out, nil
+}
+
+// candidateFor finds or creates the candidate account of an invite.
+func (s *Service) candidateFor(ctx context.Context, inv *store.Invite, current *store.User) (*store.User, error) {
+	u, err := s.st.UserByEmail(ctx, inv.Email)
+	if errors.Is(err, store.ErrNotFound) {
+		now := s.now().UTC()
+		u = &store.User{Email: inv.Email, Name: inv.Name, Role: store.RoleCandidate, CreatedAt: now, UpdatedAt: now}
+		err = s.st.CreateUser(ctx, u)
+		if errors.Is(err, store.ErrConflict) { // created by a concurrent open
+			u, err = s.st.UserByEmail(ctx, inv.Email)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case u.Role != store.RoleCandidate:
+		return nil, ErrStaffEmail
+	case u.Disabled:
+		return nil, ErrInviteRevoked
+	case u.PasswordHash != "" && (current == nil || current.ID != u.ID):
+		return nil, ErrLoginRequired
+	}
+	return u, nil
+}
+
+func (s *Service) newSession(ctx context.Context, u *store.User, deadline time.Time, ip, ua string) (string, time.Time, error) {
+	now := s.now().UTC()
+	tok := newToken()
+	exp := deadline.Add(sessionGrace).UTC()
+	if len(ua) > 300 {
+		ua = ua[:300]
+	}
+	rec := &store.Session{ID: hashToken(tok), UserID: u.ID, CSRFToken: newToken(), CreatedAt: now, LastSeenAt: now, ExpiresAt: exp, IP: ip, UserAgent: ua}
+	if err := s.st.CreateSession(ctx, rec); err != nil {
+		return "", time.Time{}, fmt.Errorf("candidate session: %w", err)
+	}
+	return tok, exp, nil
+}
+
+// startMissing starts the sandbox of every challenge of the invite that
+// has no attempt yet (all of them at open; the failed ones on retry).
+func (s *Service) startMissing(ctx context.Context, inv *store.Invite, claim *store.InviteClaim) error {
+	a, err := s.st.AssignmentByID(ctx, inv.AssignmentID)
+	if err != nil {
+		return err
+	}
+	have, err := s.st.AttemptsByInvite(ctx, inv.ID)
+	if err != nil {
+		return err
+	}
+	started := map[string]bool{}
+	for _, at := range have {
+		if at.State != store.AttemptAbandoned {
+			started[at.ChallengeID] = true
+		}
+	}
+	var errs []error
+	deadline := claim.DeadlineAt
+	for _, id := range ChallengeIDs(a) {
+		if started[id] {
+			continue
+		}
+		if _, err := s.att.Start(ctx, id, attempts.StartOptions{UserID: claim.UserID, InviteID: inv.ID, Mode: store.ModeAssignment, Deadline: &deadline}); err != nil {
+			s.log.Warn("start take-home challenge", "invite", inv.ID, "challenge", id, "err", err)
+			errs = append(errs, fmt.Errorf("%s: %w", id, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Take is the candidate's view of their assignment.
+type Take struct {
+	Invite     *store.Invite
+	Assignment *store.Assignment
+	Claim      *store.InviteClaim
+	Items      []TakeItem
+	// Submitted is true once the submission was requested (by the
+	// candidate or the clock); Frozen once it is complete.
+	Submitted, Frozen bool
+	Open              bool // work may go on: not submitted, time left
+	Left              time.Duration
+}
+
+// TakeItem is one challenge of a take-home.
+type TakeItem struct {
+	ChallengeRef
+	Attempt *store.Attempt // nil: not started (yet)
+}
+
+// claimFor loads a claim that belongs to userID.
+func (s *Service) claimFor(ctx context.Context, userID, inviteID string) (*store.InviteClaim, error) {
+	c, err := s.st.ClaimByInvite(ctx, inviteID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && c.UserID != userID) {
+		return nil, fmt.Errorf("take-home %s: %w", inviteID, ErrNotFound)
+	}
+	return c, err
+}
+
+// Take returns the candidate's assignment page data.
+func (s *Service) Take(ctx context.Context, userID, inviteID string) (*Take, error) {
+	c, err := s.claimFor(ctx, userID, inviteID)
+	if err != nil {
+		return nil, err
+	}
+	inv, err := s.st.InviteByID(ctx, inviteID)
+	if err != nil {
+		return nil, err
+	}
+	a, err := s.st.AssignmentByID(ctx, inv.AssignmentID)
+	if err != nil {
+		return nil, err
+	}
+	ats, err := s.st.AttemptsByInvite(ctx, inviteID)
+	if err != nil {
+		return nil, err
+	}
+	t := &Take{Invite: inv, Assignment: a, Claim: c, Submitted: c.SubmitRequestedAt != nil, Frozen: c.FinalizedAt != nil}
+	now := s.now()
+	t.Left = c.DeadlineAt.Sub(now)
+	t.Open = !t.Submitted && t.Left > 0
+	for _, ref := range s.challengeRefs(a) {
+		it := TakeItem{ChallengeRef: ref}
+		for i := range ats {
+			if ats[i].ChallengeID == ref.ID && ats[i].State != store.AttemptAbandoned {
+				it.Attempt = &ats[i]
+			}
+		}
+		t.Items = append(t.Items, it)
+	}
+	return t, nil
+}
+
+// TakesOf lists a candidate's take-homes (for their home page).
+func (s *Service) TakesOf(ctx context.Context, userID string) ([]store.InviteClaim, error) {
+	return s.st.ClaimsByUser(ctx, userID)
+}
+
+// StartMissing retries starting the challenges of a take-home whose
+// sandboxes failed to start.
+func (s *Service) StartMissing(ctx context.Context, userID, inviteID string) error {
+	c, err := s.claimFor(ctx, userID, inviteID)
+	if err != nil {
+		return err
+	}
+	if c.SubmitRequestedAt != nil || !s.now().Before(c.DeadlineAt) {
+		return ErrNotStartable
+	}
+	inv, err := s.st.InviteByID(ctx, inviteID)
+	if err != nil {
+		return err
+	}
+	return s.startMissing(ctx, inv, c)
+}
+
+// Policy is what an assignment allows inside its attempts.
+type Policy struct {
+	// Assignment is false for attempts outside take-homes (practice).
+	Assignment   bool
+	HintsAllowed bool
+	// Interview hides check details (messages, output) from the candidate.
+	Interview bool
+}
+
+// PolicyFor returns the rules of the assignment an attempt belongs to.
+func (s *Service) PolicyFor(ctx context.Context, a *store.Attempt) (Policy, error) {
+	if a.InviteID == nil || *a.InviteID == "" {
+		return Policy{HintsAllowed: true}, nil
+	}
+	inv, err := s.st.InviteByID(ctx, *a.InviteID)
+	if err != nil {
+		return Policy{}, err
+	}
+	as, err := s.st.AssignmentByID(ctx, inv.AssignmentID)
+	if err != nil {
+		return Policy{}, err
+	}
+	return Policy{Assignment: true, HintsAllowed: as.HintsAllowed, Interview: as.InterviewMode}, nil
+}

@@ -1,0 +1,378 @@
+// Package assignments is the take-home side of opsdojo: hiring managers
+// build assignments from challenges and invite candidates with single-use
+// links; opening a link logs the candidate in (no password), starts the
+// clock and the sandboxes; the candidate submits once, or the deadline
+// loop submits for them; submitting freezes a final grading, the changed
+// files and a diff against the starter files, then removes the sandboxes.
+// Reviewers read a report (scores, diff, timeline, replay links), leave
+// notes and a rubric score, and export CSV. Events go out as signed
+// webhooks with persisted retries.
+//
+// All state is in the database: the background loop (Run) picks up where
+// a stopped server left off.
+package assignments
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/mail"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/opsdojo/opsdojo/attempts"
+	"github.com/opsdojo/opsdojo/challenges"
+	"github.com/opsdojo/opsdojo/sandbox"
+	"github.com/opsdojo/opsdojo/store"
+)
+
+// Store is the persistence the service needs (implemented by *store.Store).
+type Store interface {
+	CreateUser(ctx context.Context, u *store.User) error
+	UserByEmail(ctx context.Context, email string) (*store.User, error)
+	UserByID(ctx context.Context, id string) (*store.User, error)
+	CreateSession(ctx context.Context, s *store.Session) error
+
+	CreateAssignment(ctx context.Context, a *store.Assignment) error
+	AssignmentByID(ctx context.Context, id string) (*store.Assignment, error)
+	ListAssignments(ctx context.Context, ownerID string) ([]store.Assignment, error)
+	CreateInvite(ctx context.Context, inv *store.Invite) error
+	InviteByID(ctx context.Context, id string) (*store.Invite, error)
+	InviteByTokenHash(ctx context.Context, hash string) (*store.Invite, error)
+	InvitesByAssignment(ctx context.Context, assignmentID string) ([]store.Invite, error)
+	RevokeInvite(ctx context.Context, id string) (bool, error)
+	ExpireInvites(ctx context.Context, now time.Time) (int64, error)
+	ClaimInvite(ctx context.Context, claim *store.InviteClaim) error
+	ClaimByInvite(ctx context.Context, inviteID string) (*store.InviteClaim, error)
+	ClaimsByInvites(ctx context.Context, inviteIDs []string) (map[string]store.InviteClaim, error)
+	ClaimsByUser(ctx context.Context, userID string) ([]store.InviteClaim, error)
+	RequestSubmit(ctx context.Context, inviteID string, now time.Time, automatic bool) (bool, error)
+	OverdueClaims(ctx context.Context, now time.Time, limit int) ([]store.InviteClaim, error)
+	UnfinalizedClaims(ctx context.Context, limit int) ([]store.InviteClaim, error)
+	LeaseClaim(ctx context.Context, inviteID string, now, until time.Time) (bool, error)
+	FinalizeClaim(ctx context.Context, inviteID string, now time.Time, problems string) error
+
+	AttemptByID(ctx context.Context, id string) (*store.Attempt, error)
+	AttemptsByInvite(ctx context.Context, inviteID string) ([]store.Attempt, error)
+	UpdateAttempt(ctx context.Context, id string, cols map[string]any) error
+	EnqueueJob(ctx context.Context, attemptID, reason string) (*store.GradingJob, error)
+	CreateSubmission(ctx context.Context, sub *store.Submission) (bool, error)
+	SubmissionByAttempt(ctx context.Context, attemptID string) (*store.Submission, error)
+	CheckRunsByAttempt(ctx context.Context, attemptID string) ([]store.CheckRun, error)
+	HintReveals(ctx context.Context, attemptID string) ([]store.HintReveal, error)
+	RecordingsByAttempt(ctx context.Context, attemptID string) ([]store.Recording, error)
+	UpsertReview(ctx context.Context, r *store.Review) error
+	ReviewsByAttempt(ctx context.Context, attemptID string) ([]store.Review, error)
+	Audit(ctx context.Context, e *store.AuditEvent) error
+
+	EnqueueDelivery(ctx context.Context, d *store.WebhookDelivery) error
+	LeaseDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]store.WebhookDelivery, error)
+	UpdateDelivery(ctx context.Context, id string, cols map[string]any) error
+	ListDeliveries(ctx context.Context, limit int) ([]store.WebhookDelivery, error)
+}
+
+// Attempts is what the service needs from the attempts service.
+type Attempts interface {
+	Start(ctx context.Context, challengeID string, o attempts.StartOptions) (*store.Attempt, error)
+	Challenge(a *store.Attempt) (*challenges.Challenge, error)
+	Wait(ctx context.Context, jobID string) (*store.GradingJob, *store.CheckRun, error)
+	End(ctx context.Context, a *store.Attempt, state string) error
+}
+
+// Sandboxes reads a sandbox's changed files (implemented by
+// *sandbox.Manager).
+type Sandboxes interface {
+	Changes(ctx context.Context, id string) ([]sandbox.Change, error)
+	CopyOut(ctx context.Context, id, path string, maxBytes int64) (io.ReadCloser, error)
+}
+
+// Catalog finds challenges.
+type Catalog interface {
+	Get(id string) (*challenges.Challenge, bool)
+}
+
+// Casts opens recorded terminal sessions (asciicast v2, decompressed) by
+// their stored path (implemented by *recording.Recorder). Optional: with
+// none, the report's timeline has no typed commands.
+type Casts interface {
+	Open(rel string) (io.ReadCloser, error)
+}
+
+// Errors callers map to answers. Messages are shown to users as they are.
+var (
+	ErrNotFound          = errors.New("not found")
+	ErrInviteUnknown     = errors.New("this invite link is not valid: check that you copied all of it, or ask the hiring team for a new one")
+	ErrInviteUsed        = errors.New("this invite link has already been used; invite links work once — ask the hiring team if you need a new one")
+	ErrInviteExpired     = errors.New("this invite link has expired; ask the hiring team for a new one")
+	ErrInviteRevoked     = errors.New("this invite was withdrawn by the hiring team")
+	ErrAssignmentClosed  = errors.New("the deadline of this assignment has passed; it can no longer be started")
+	ErrLoginRequired     = errors.New("an account with this invite's email already exists: log in to it, then open the invite link again")
+	ErrStaffEmail        = errors.New("this invite's email belongs to a staff account; invites are for candidate accounts only")
+	ErrDeadlinePassed    = errors.New("the time for this assignment is up; submissions are closed")
+	ErrAlreadySubmitted  = errors.New("this assignment has already been submitted; a submission happens once")
+	ErrHintsDisabled     = errors.New("hints are turned off for this assignment")
+	ErrNotStartable      = errors.New("this challenge cannot be started: the assignment is submitted or its time is up")
+	ErrWebhookNotAllowed = errors.New("webhook URL must be http or https")
+)
+
+// ValidationError names the field of a form that is wrong.
+type ValidationError struct{ Field, Msg string }
+
+func (e *ValidationError) Error() string { return e.Field + ": " + e.Msg }
+
+// Limits of what a submission keeps.
+const (
+	// MaxFileBytes is the largest changed file whose content is kept.
+	MaxFileBytes = 256 << 10
+	// MaxTotalBytes caps the kept contents of one attempt's files.
+	MaxTotalBytes = 2 << 20
+	// MaxFiles caps how many changed paths are looked at per attempt.
+	MaxFiles = 300
+	// MaxInvitesPerRequest bounds one invite form.
+	MaxInvitesPerRequest = 100
+	// MaxTimeLimit bounds an assignment's time limit.
+	MaxTimeLimit = 7 * 24 * time.Hour
+)
+
+// Config tunes the service.
+type Config struct {
+	// PublicURL is where browsers reach the server (links in webhooks).
+	PublicURL string
+	// InviteTTL is how long an invite link stays valid by default.
+	InviteTTL time.Duration
+	// Interval is how often the deadline loop looks for overdue work.
+	Interval time.Duration
+	// GradeTimeout bounds the final grading of one submission.
+	GradeTimeout time.Duration
+	// ClaimLease is a worker's hold on a submission it is freezing.
+	ClaimLease time.Duration
+	// Webhook is where events go; empty URL disables webhooks.
+	Webhook WebhookConfig
+}
+
+// Service is the assignments domain.
+type Service struct {
+	st    Store
+	att   Attempts
+	sb    Sandboxes
+	cat   Catalog
+	casts Casts
+	cfg   Config
+	log   *slog.Logger
+	now   func() time.Time
+	wake  chan struct{}
+	hooks *webhooks
+	mu    sync.Mutex // serialises finalize within this process
+}
+
+// New returns a Service. casts may be nil.
+func New(st Store, att Attempts, sb Sandboxes, cat Catalog, casts Casts, cfg Config, log *slog.Logger, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.InviteTTL <= 0 {
+		cfg.InviteTTL = 7 * 24 * time.Hour
+	}
+	if cfg.Interval <= 0 {
+		cfg.Interval = 5 * time.Second
+	}
+	if cfg.GradeTimeout <= 0 {
+		cfg.GradeTimeout = 3 * time.Minute
+	}
+	if cfg.ClaimLease <= 0 {
+		cfg.ClaimLease = cfg.GradeTimeout + 2*time.Minute
+	}
+	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	log = log.With("component", "assignments")
+	s := &Service{st: st, att: att, sb: sb, cat: cat, casts: casts, cfg: cfg, log: log, now: now, wake: make(chan struct{}, 1)}
+	s.hooks = newWebhooks(st, cfg.Webhook, log, now)
+	return s
+}
+
+// Actor is who asks: managers see their own assignments, admins all.
+type Actor struct {
+	ID   string
+	Role string
+}
+
+func (a Actor) canSee(as *store.Assignment) bool {
+	return a.Role == store.RoleAdmin || (a.Role == store.RoleManager && as.OwnerID == a.ID)
+}
+
+// NewAssignment is the manager's form.
+type NewAssignment struct {
+	Title         string
+	ChallengeIDs  []string
+	TimeLimit     time.Duration
+	Deadline      time.Time
+	InterviewMode bool
+	HintsAllowed  bool
+}
+
+// CreateAssignment validates and stores an assignment owned by actor.
+func (s *Service) CreateAssignment(ctx context.Context, actor Actor, in NewAssignment) (*store.Assignment, error) {
+	title := strings.TrimSpace(in.Title)
+	switch {
+	case title == "":
+		return nil, &ValidationError{"title", "give the assignment a title"}
+	case len(title) > 200:
+		return nil, &ValidationError{"title", "must be at most 200 characters"}
+	case len(in.ChallengeIDs) == 0:
+		return nil, &ValidationError{"challenges", "choose at least one challenge"}
+	case len(in.ChallengeIDs) > 10:
+		return nil, &ValidationError{"challenges", "choose at most 10 challenges"}
+	case in.TimeLimit < time.Minute:
+		return nil, &ValidationError{"time_limit", "must be at least one minute"}
+	case in.TimeLimit > MaxTimeLimit:
+		return nil, &ValidationError{"time_limit", "must be at most 7 days"}
+	case in.Deadline.IsZero():
+		return nil, &ValidationError{"deadline", "set a deadline"}
+	case !in.Deadline.After(s.now()):
+		return nil, &ValidationError{"deadline", "must be in the future"}
+	}
+	var ids []string
+	for _, id := range in.ChallengeIDs {
+		id = strings.TrimSpace(id)
+		if _, ok := s.cat.Get(id); !ok {
+			return nil, &ValidationError{"challenges", fmt.Sprintf("no challenge named %q", id)}
+		}
+		if !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	raw, _ := json.Marshal(ids)
+	now := s.now().UTC()
+	a := &store.Assignment{OwnerID: actor.ID, Title: title, ChallengeIDs: string(raw), TimeLimitS: int(in.TimeLimit / time.Second),
+		DeadlineAt: in.Deadline.UTC(), InterviewMode: in.InterviewMode, HintsAllowed: in.HintsAllowed, CreatedAt: now, UpdatedAt: now}
+	if err := s.st.CreateAssignment(ctx, a); err != nil {
+		return nil, err
+	}
+	s.audit(ctx, actor.ID, "assignment.create", "assignment", a.ID, map[string]any{"title": title, "challenges": ids})
+	return a, nil
+}
+
+// ChallengeIDs decodes an assignment's challenge list.
+func ChallengeIDs(a *store.Assignment) []string {
+	var ids []string
+	_ = json.Unmarshal([]byte(a.ChallengeIDs), &ids)
+	return ids
+}
+
+// assignmentFor loads an assignment actor may see; others' are "not found".
+func (s *Service) assignmentFor(ctx context.Context, actor Actor, id string) (*store.Assignment, error) {
+	a, err := s.st.AssignmentByID(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("assignment %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !actor.canSee(a) {
+		return nil, fmt.Errorf("assignment %s: %w", id, ErrNotFound)
+	}
+	return a, nil
+}
+
+// NewInvite is one candidate to invite.
+type NewInvite struct {
+	Name, Email string
+	// TTL overrides Config.InviteTTL when positive.
+	TTL time.Duration
+}
+
+// InviteLink is a created invite with its token, which exists only here:
+// the database keeps its SHA-256.
+type InviteLink struct {
+	Invite *store.Invite
+	Token  string
+	Path   string // "/invite/TOKEN"
+}
+
+// Invite creates a single-use invite link for one candidate.
+func (s *Service) Invite(ctx context.Context, actor Actor, assignmentID string, in NewInvite) (*InviteLink, error) {
+	a, err := s.assignmentFor(ctx, actor, assignmentID)
+	if err != nil {
+		return nil, err
+	}
+	name := strings.TrimSpace(in.Name)
+	email := strings.ToLower(strings.TrimSpace(in.Email))
+	if addr, err := mail.ParseAddress(email); err != nil || addr.Address != email {
+		return nil, &ValidationError{"email", fmt.Sprintf("%q is not an email address", in.Email)}
+	}
+	if name == "" {
+		name = strings.SplitN(email, "@", 2)[0]
+	}
+	if len(name) > 200 {
+		return nil, &ValidationError{"name", "must be at most 200 characters"}
+	}
+	if u, err := s.st.UserByEmail(ctx, email); err == nil && u.Role != store.RoleCandidate {
+		return nil, &ValidationError{"email", "belongs to a staff account; invite a candidate's own address"}
+	}
+	now := s.now().UTC()
+	if !a.DeadlineAt.After(now) {
+		return nil, fmt.Errorf("invite to %q: %w", a.Title, ErrAssignmentClosed)
+	}
+	ttl := s.cfg.InviteTTL
+	if in.TTL > 0 {
+		ttl = in.TTL
+	}
+	expires := now.Add(ttl)
+	if expires.After(a.DeadlineAt) {
+		expires = a.DeadlineAt
+	}
+	token := newToken()
+	inv := &store.Invite{AssignmentID: a.ID, Name: name, Email: email, TokenHash: hashToken(token), State: store.InvitePending, ExpiresAt: expires, CreatedAt: now}
+	if err := s.st.CreateInvite(ctx, inv); err != nil {
+		return nil, err
+	}
+	s.audit(ctx, actor.ID, "invite.create", "invite", inv.ID, map[string]any{"assignment": a.ID, "email": email})
+	return &InviteLink{Invite: inv, Token: token, Path: "/invite/" + token}, nil
+}
+
+// RevokeInvite withdraws a pending invite.
+func (s *Service) RevokeInvite(ctx context.Context, actor Actor, assignmentID, inviteID string) error {
+	if _, err := s.assignmentFor(ctx, actor, assignmentID); err != nil {
+		return err
+	}
+	inv, err := s.st.InviteByID(ctx, inviteID)
+	if err != nil || inv.AssignmentID != assignmentID {
+		return fmt.Errorf("invite %s: %w", inviteID, ErrNotFound)
+	}
+	ok, err := s.st.RevokeInvite(ctx, inviteID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("invite %s is %s: %w", inviteID, inv.State, ErrInviteUsed)
+	}
+	s.audit(ctx, actor.ID, "invite.revoke", "invite", inviteID, nil)
+	return nil
+}
+
+func (s *Service) audit(ctx context.Context, actor, action, objType, objID string, detail map[string]any) {
+	d := "{}"
+	if detail != nil {
+		if b, err := json.Marshal(detail); err == nil {
+			d = string(b)
+		}
+	}
+	if err := s.st.Audit(context.WithoutCancel(ctx), &store.AuditEvent{ActorID: actor, Action: action, ObjectType: objType, ObjectID: objID, Detail: d}); err != nil {
+		s.log.Warn("audit", "action", action, "err", err)
+	}
+}
+
+// kick wakes the deadline loop.
+func (s *Service) kick() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}

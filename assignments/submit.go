@@ -1,0 +1,404 @@
+package assignments
+
+import (
+	"archive/tar"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/opsdojo/opsdojo/challenges"
+	"github.com/opsdojo/opsdojo/sandbox"
+	"github.com/opsdojo/opsdojo/store"
+)
+
+// sweepBatch bounds how many claims one pass of the loop handles.
+const sweepBatch = 50
+
+// Submit records the candidate's one submission of a take-home and
+// hands the freezing (final grading, files, sandbox removal) to the
+// background loop. After the deadline it refuses: the clock submits.
+func (s *Service) Submit(ctx context.Context, userID, inviteID string) error {
+	c, err := s.claimFor(ctx, userID, inviteID)
+	if err != nil {
+		return err
+	}
+	now := s.now().UTC()
+	ok, err := s.st.RequestSubmit(ctx, inviteID, now, false)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		c, err = s.st.ClaimByInvite(ctx, inviteID)
+		if err != nil {
+			return err
+		}
+		if c.SubmitRequestedAt != nil && !c.Automatic {
+			return fmt.Errorf("submitted at %s: %w", c.SubmitRequestedAt.UTC().Format(time.RFC3339), ErrAlreadySubmitted)
+		}
+		return fmt.Errorf("deadline was %s: %w", c.DeadlineAt.UTC().Format(time.RFC3339), ErrDeadlinePassed)
+	}
+	s.afterRequest(ctx, userID, c, false, now)
+	return nil
+}
+
+// afterRequest closes the attempts to further work at once (their
+// deadline becomes now) and announces the submission.
+func (s *Service) afterRequest(ctx context.Context, actor string, c *store.InviteClaim, automatic bool, now time.Time) {
+	ats, err := s.st.AttemptsByInvite(ctx, c.InviteID)
+	if err != nil {
+		s.log.Warn("attempts of submitted invite", "invite", c.InviteID, "err", err)
+	}
+	for _, a := range ats {
+		if a.State == store.AttemptActive && (a.DeadlineAt == nil || a.DeadlineAt.After(now)) {
+			if err := s.st.UpdateAttempt(ctx, a.ID, map[string]any{"deadline_at": now}); err != nil {
+				s.log.Warn("close attempt", "attempt", a.ID, "err", err)
+			}
+		}
+	}
+	c.SubmitRequestedAt, c.Automatic = &now, automatic
+	s.audit(ctx, actor, "invite.submit", "invite", c.InviteID, map[string]any{"automatic": automatic})
+	if inv, err := s.st.InviteByID(ctx, c.InviteID); err == nil {
+		if a, err := s.st.AssignmentByID(ctx, inv.AssignmentID); err == nil {
+			s.hooks.emit(ctx, EventSubmitted, s.eventData(a, inv, c, nil))
+		}
+	}
+	s.kick()
+}
+
+// Run is the deadline loop and the webhook sender, until ctx ends. It
+// expires stale invites, submits overdue take-homes, freezes requested
+// submissions (also those a stopped server left half done) and delivers
+// webhooks with retries. Everything it needs is in the database.
+func (s *Service) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.hooks.run(ctx)
+	}()
+	t := time.NewTicker(s.cfg.Interval)
+	defer t.Stop()
+	for {
+		s.Sweep(ctx)
+		select {
+		case <-ctx.Done():
+			wg.Wait()
+			return
+		case <-t.C:
+		case <-s.wake:
+		}
+	}
+}
+
+// Sweep does one pass of the deadline loop (Run calls it; tests too).
+func (s *Service) Sweep(ctx context.Context) {
+	now := s.now().UTC()
+	if n, err := s.st.ExpireInvites(ctx, now); err != nil && ctx.Err() == nil {
+		s.log.Warn("expire invites", "err", err)
+	} else if n > 0 {
+		s.log.Info("invites expired", "count", n)
+	}
+	overdue, err := s.st.OverdueClaims(ctx, now, sweepBatch)
+	if err != nil && ctx.Err() == nil {
+		s.log.Warn("overdue take-homes", "err", err)
+	}
+	for i := range overdue {
+		c := &overdue[i]
+		ok, err := s.st.RequestSubmit(ctx, c.InviteID, now, true)
+		if err != nil {
+			s.log.Warn("automatic submit", "invite", c.InviteID, "err", err)
+			continue
+		}
+		if ok {
+			s.log.Info("time is up: submitting automatically", "invite", c.InviteID, "deadline", c.DeadlineAt)
+			s.afterRequest(ctx, "", c, true, now)
+		}
+	}
+	pending, err := s.st.UnfinalizedClaims(ctx, sweepBatch)
+	if err != nil && ctx.Err() == nil {
+		s.log.Warn("submissions to freeze", "err", err)
+	}
+	for i := range pending {
+		if ctx.Err() != nil {
+			return
+		}
+		c := &pending[i]
+		ok, err := s.st.LeaseClaim(ctx, c.InviteID, s.now().UTC(), s.now().Add(s.cfg.ClaimLease).UTC())
+		if err != nil || !ok {
+			continue // another server has it
+		}
+		s.finalize(ctx, c)
+	}
+}
+
+// finalize freezes a requested submission: final grading of every active
+// attempt (grading job, reason submit), its changed files and diff, then
+// the attempt ends and its sandbox is removed. It is idempotent: a
+// server stopped half way redoes only what is missing.
+func (s *Service) finalize(ctx context.Context, c *store.InviteClaim) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	log := s.log.With("invite", c.InviteID)
+	ats, err := s.st.AttemptsByInvite(ctx, c.InviteID)
+	if err != nil {
+		log.Warn("freeze submission", "err", err)
+		return
+	}
+	submittedAt := s.now().UTC()
+	if c.SubmitRequestedAt != nil {
+		submittedAt = c.SubmitRequestedAt.UTC()
+	}
+	var problems []string
+	jobs := map[string]string{}
+	for _, a := range ats {
+		if a.State != store.AttemptActive || a.SandboxID == "" {
+			continue
+		}
+		j, err := s.st.EnqueueJob(ctx, a.ID, store.ReasonSubmit)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s: queue final grading: %v", a.ChallengeID, err))
+			continue
+		}
+		jobs[a.ID] = j.ID
+	}
+	for _, a := range ats {
+		if a.State != store.AttemptActive {
+			continue
+		}
+		if jobID, ok := jobs[a.ID]; ok {
+			wctx, cancel := context.WithTimeout(ctx, s.cfg.GradeTimeout)
+			j, _, err := s.att.Wait(wctx, jobID)
+			cancel()
+			switch {
+			case ctx.Err() != nil:
+				return // shutting down: the lease lapses, the next start redoes it
+			case err != nil:
+				problems = append(problems, fmt.Sprintf("%s: final grading: %v", a.ChallengeID, err))
+			case j.State == store.JobFailed:
+				problems = append(problems, fmt.Sprintf("%s: final grading failed: %s", a.ChallengeID, j.Error))
+			}
+		}
+		if _, err := s.st.SubmissionByAttempt(ctx, a.ID); errors.Is(err, store.ErrNotFound) {
+			files, diff, fileProblems := s.collect(ctx, &a)
+			problems = append(problems, fileProblems...)
+			raw, _ := json.Marshal(files)
+			if _, err := s.st.CreateSubmission(ctx, &store.Submission{AttemptID: a.ID, Files: string(raw), Diff: diff, Automatic: c.Automatic, SubmittedAt: submittedAt}); err != nil {
+				log.Warn("store submission", "attempt", a.ID, "err", err)
+				return // retried on the next pass
+			}
+		}
+		if err := s.att.End(ctx, &a, store.AttemptSubmitted); err != nil {
+			log.Warn("end attempt", "attempt", a.ID, "err", err)
+			return
+		}
+	}
+	if err := s.st.FinalizeClaim(ctx, c.InviteID, s.now().UTC(), strings.Join(problems, "\n")); err != nil {
+		log.Warn("finalize submission", "err", err)
+		return
+	}
+	log.Info("submission frozen", "automatic", c.Automatic, "problems", len(problems))
+	inv, err := s.st.InviteByID(ctx, c.InviteID)
+	if err != nil {
+		return
+	}
+	a, err := s.st.AssignmentByID(ctx, inv.AssignmentID)
+	if err != nil {
+		return
+	}
+	ats, _ = s.st.AttemptsByInvite(ctx, c.InviteID)
+	s.audit(ctx, "", "invite.graded", "invite", inv.ID, map[string]any{"problems": len(problems)})
+	s.hooks.emit(ctx, EventGraded, s.eventData(a, inv, c, ats))
+}
+
+// SubmittedFile is one changed path of a submission (submissions.files
+// is a JSON array of these).
+type SubmittedFile struct {
+	Path     string `json:"path"`
+	Kind     string `json:"kind"` // A added, C changed, D deleted (sandbox.Change kinds)
+	Editable bool   `json:"editable,omitempty"`
+	Size     int64  `json:"size,omitempty"`
+	Mode     int64  `json:"mode,omitempty"`
+	// ContentBase64 is the file's content when it was kept.
+	ContentBase64 string `json:"content_base64,omitempty"`
+	// Skipped says why the content was not kept (binary, too large…).
+	Skipped string `json:"skipped,omitempty"`
+}
+
+// Content decodes the kept content.
+func (f SubmittedFile) Content() string {
+	b, _ := base64.StdEncoding.DecodeString(f.ContentBase64)
+	return string(b)
+}
+
+// ignoredPrefixes are paths whose changes say nothing about the work.
+var ignoredPrefixes = []string{"/proc", "/sys", "/dev", "/run", "/var/cache", "/var/lib/apt/lists", "/var/log/apt"}
+
+func ignored(p string) bool {
+	for _, pre := range ignoredPrefixes {
+		if p == pre || strings.HasPrefix(p, pre+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// collect reads the changed files of an attempt's sandbox: the
+// challenge's editable files always, other changed regular text files up
+// to the size caps; and a unified diff of the editable files against
+// their starters (and of added text files against nothing).
+func (s *Service) collect(ctx context.Context, a *store.Attempt) ([]SubmittedFile, string, []string) {
+	var problems []string
+	ch, err := s.att.Challenge(a)
+	if err != nil {
+		return nil, "", []string{fmt.Sprintf("%s: challenge version: %v", a.ChallengeID, err)}
+	}
+	starters := map[string]challenges.SandboxFile{}
+	for _, f := range ch.StarterFiles() {
+		starters[path.Clean(f.Path)] = f
+	}
+	kinds := map[string]string{}
+	changes, err := s.sb.Changes(ctx, a.SandboxID)
+	if err != nil {
+		problems = append(problems, fmt.Sprintf("%s: list changed files: %v", a.ChallengeID, err))
+	}
+	for _, c := range changes {
+		if p := path.Clean(c.Path); !ignored(p) {
+			kinds[p] = c.Kind
+		}
+	}
+	paths := make([]string, 0, len(kinds)+len(starters))
+	for p := range kinds {
+		paths = append(paths, p)
+	}
+	for p := range starters {
+		if _, ok := kinds[p]; !ok {
+			paths = append(paths, p)
+		}
+	}
+	sort.Slice(paths, func(i, j int) bool {
+		_, ei := starters[paths[i]]
+		_, ej := starters[paths[j]]
+		if ei != ej {
+			return ei // editable files first
+		}
+		return paths[i] < paths[j]
+	})
+	var (
+		files []SubmittedFile
+		diff  strings.Builder
+		total int64
+		seen  int
+	)
+	for _, p := range paths {
+		st, editable := starters[p]
+		if !editable {
+			seen++
+			if seen > MaxFiles {
+				continue
+			}
+		}
+		f := SubmittedFile{Path: p, Kind: kinds[p], Editable: editable}
+		if f.Kind == "" {
+			f.Kind = "C"
+		}
+		var content []byte
+		if f.Kind != "D" {
+			var isFile bool
+			content, isFile, err = s.readFile(ctx, a.SandboxID, &f)
+			switch {
+			case errors.Is(err, sandbox.ErrNoSuchPath):
+				f.Kind = "D"
+			case err != nil:
+				f.Skipped = err.Error()
+			case !isFile:
+				continue // directories: their files are listed themselves
+			}
+		}
+		if content != nil {
+			if total+int64(len(content)) > MaxTotalBytes && !editable {
+				f.Skipped = fmt.Sprintf("not kept: the submission's %d KiB cap was reached", MaxTotalBytes>>10)
+				content = nil
+			} else {
+				total += int64(len(content))
+				f.ContentBase64 = base64.StdEncoding.EncodeToString(content)
+			}
+		}
+		files = append(files, f)
+		switch {
+		case editable && f.Skipped == "":
+			diff.WriteString(UnifiedDiff("a"+p, "b"+p, string(st.Content), string(content)))
+		case f.Kind == "A" && content != nil:
+			diff.WriteString(UnifiedDiff("/dev/null", "b"+p, "", string(content)))
+		}
+	}
+	if seen > MaxFiles {
+		problems = append(problems, fmt.Sprintf("%s: %d changed paths, only the first %d were looked at", a.ChallengeID, seen, MaxFiles))
+	}
+	return files, diff.String(), problems
+}
+
+// readFile copies one path out of the sandbox; isFile is false for
+// directories. Content is nil (with f.Skipped set) for files not kept.
+func (s *Service) readFile(ctx context.Context, sandboxID string, f *SubmittedFile) ([]byte, bool, error) {
+	rc, err := s.sb.CopyOut(ctx, sandboxID, f.Path, MaxFileBytes)
+	if errors.Is(err, sandbox.ErrTooLarge) {
+		f.Skipped = fmt.Sprintf("not kept: larger than %d KiB", MaxFileBytes>>10)
+		return nil, true, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	defer rc.Close()
+	tr := tar.NewReader(rc)
+	hdr, err := tr.Next()
+	if err != nil {
+		return nil, false, fmt.Errorf("read %s: %w", f.Path, err)
+	}
+	f.Size, f.Mode = hdr.Size, hdr.Mode
+	switch hdr.Typeflag {
+	case tar.TypeDir:
+		return nil, false, nil
+	case tar.TypeSymlink:
+		f.Skipped = "symbolic link to " + hdr.Linkname
+		return nil, true, nil
+	case tar.TypeReg:
+	default:
+		f.Skipped = "not a regular file"
+		return nil, true, nil
+	}
+	if hdr.Size > MaxFileBytes {
+		f.Skipped = fmt.Sprintf("not kept: larger than %d KiB", MaxFileBytes>>10)
+		return nil, true, nil
+	}
+	b, err := io.ReadAll(io.LimitReader(tr, MaxFileBytes))
+	if err != nil {
+		return nil, true, fmt.Errorf("read %s: %w", f.Path, err)
+	}
+	if !isText(b) {
+		f.Skipped = "binary file: not kept"
+		return nil, true, nil
+	}
+	return b, true, nil
+}
+
+func isText(b []byte) bool {
+	head := b
+	if len(head) > 8<<10 {
+		head = head[:8<<10]
+	}
+	for _, c := range head {
+		if c == 0 {
+			return false
+		}
+	}
+	return utf8.Valid(b)
+}
