@@ -63,12 +63,12 @@ const (
 	DefaultUser         = "candidate"
 	DefaultNetwork      = "none"
 	DefaultCPUs         = 1.0
-	MaxCPUs             = 4.0
+	MaxCPUs             = 2.0 // the limits below match the sandbox defaults (sandbox.DefaultMax*)
 	DefaultMemory       = Size(512 << 20)
-	MaxMemory           = Size(8 << 30)
+	MaxMemory           = Size(2 << 30)
 	DefaultPids         = 256
-	MaxPids             = 4096
-	MaxDisk             = Size(20 << 30)
+	MaxPids             = 1024 // the sandbox default cap (sandbox.DefaultMaxPids)
+	MaxDisk             = Size(8 << 30)
 	DefaultBuildTimeout = 3 * time.Minute
 	MaxBuildTimeout     = 15 * time.Minute
 	MaxFileSize         = 1 << 20 // any single referenced file
@@ -112,9 +112,9 @@ type Sandbox struct {
 
 // Resources are the sandbox limits.
 type Resources struct {
-	CPUs   float64 `yaml:"cpus,omitempty" jsonschema:"exclusiveMinimum=0,maximum=4" jsonschema_description:"cores, e.g. 0.5 (default 1)"`
-	Memory Size    `yaml:"memory,omitempty" jsonschema_description:"e.g. 256Mi (default 512Mi, at most 8Gi); swap is not added"`
-	Pids   int64   `yaml:"pids,omitempty" jsonschema:"minimum=16,maximum=4096" jsonschema_description:"process limit (default 256)"`
+	CPUs   float64 `yaml:"cpus,omitempty" jsonschema:"exclusiveMinimum=0,maximum=2" jsonschema_description:"cores, e.g. 0.5 (default 1, at most 2)"`
+	Memory Size    `yaml:"memory,omitempty" jsonschema_description:"e.g. 256Mi (default 512Mi, at most 2Gi); swap is not added"`
+	Pids   int64   `yaml:"pids,omitempty" jsonschema:"minimum=16,maximum=1024" jsonschema_description:"process limit (default 256)"`
 	Disk   Size    `yaml:"disk,omitempty" jsonschema_description:"writable space, e.g. 1Gi (how it is enforced depends on the host)"`
 }
 

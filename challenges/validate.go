@@ -2,6 +2,7 @@ package challenges
 
 import (
 	"net/url"
+	"os"
 	"path"
 	"regexp"
 	"slices"
@@ -343,7 +344,9 @@ func (l *loader) validateFileCheck(p string, f *FileCheck) {
 
 func (l *loader) validateHTTPCheck(p string, h *HTTPCheck) {
 	if l.required(join(p, "url"), "the URL to request is required, e.g. http://localhost:8080/") {
-		u, err := url.Parse(h.URL)
+		// ${VAR} (a seed or sandbox env variable) is expanded per attempt;
+		// validate the URL's shape with a stand-in value.
+		u, err := url.Parse(os.Expand(h.URL, func(string) string { return "1" }))
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			l.errf(join(p, "url"), "must be an http:// or https:// URL with a host, got %q", h.URL)
 		}

@@ -28,6 +28,37 @@ var (
 	ErrUnsafeTar = errors.New("sandbox: unsafe tar entry")
 )
 
+// candidateRoots are the trees whose directories may be given to the
+// owner of the files in them.
+var candidateRoots = []string{"/workspace/", "/home/"}
+
+// ownedParents lists the ancestors of p strictly below a candidate root
+// (for /home/, below the user's home), outermost first.
+func ownedParents(p string) []string {
+	p = path.Clean(p)
+	for _, root := range candidateRoots {
+		if !strings.HasPrefix(p, root) {
+			continue
+		}
+		rest := strings.TrimPrefix(p, root)
+		parts := strings.Split(rest, "/")
+		skip := 0
+		if root == "/home/" {
+			skip = 1 // the home directory itself belongs to its user already
+		}
+		var out []string
+		cur := strings.TrimSuffix(root, "/")
+		for i, part := range parts[:len(parts)-1] {
+			cur += "/" + part
+			if i >= skip {
+				out = append(out, cur)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
 // tarOverhead is the slack allowed on top of maxBytes for tar headers.
 const tarOverhead = 64 << 10
 
@@ -35,7 +66,24 @@ const tarOverhead = 64 << 10
 func filesTar(files []File) (io.Reader, error) {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
+	dirs := map[string]bool{}
 	for _, f := range files {
+		// A non-root file under the candidate's own trees gets its parent
+		// directories owned too, so the candidate can add files beside it
+		// (the daemon would otherwise create them as root). System
+		// directories are never touched.
+		if f.UID != 0 {
+			for _, d := range ownedParents(f.Path) {
+				if dirs[d] {
+					continue
+				}
+				dirs[d] = true
+				if err := tw.WriteHeader(&tar.Header{Name: strings.TrimPrefix(d, "/") + "/", Mode: 0o755, Uid: f.UID, Gid: f.GID,
+					Typeflag: tar.TypeDir, ModTime: time.Now(), Format: tar.FormatPAX}); err != nil {
+					return nil, fmt.Errorf("sandbox: files tar: %s: %w", d, err)
+				}
+			}
+		}
 		mode := f.Mode.Perm()
 		if mode == 0 {
 			mode = 0o644

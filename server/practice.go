@@ -329,14 +329,22 @@ type workspacePage struct {
 	Owner       bool
 }
 
-func (s *Server) handleWorkspace(c *fiber.Ctx) error {
-	a, err := s.attemptFor(c)
+// withChallenge returns the challenge version of an attempt loaded by load.
+func (s *Server) withChallenge(a *store.Attempt, err error) (*store.Attempt, *challenges.Challenge, error) {
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	ch, err := s.deps.Attempts.Challenge(a)
 	if err != nil {
-		return domainError(err)
+		return nil, nil, domainError(err)
+	}
+	return a, ch, nil
+}
+
+func (s *Server) handleWorkspace(c *fiber.Ctx) error {
+	a, ch, err := s.withChallenge(s.attemptFor(c))
+	if err != nil {
+		return err
 	}
 	hints, err := s.deps.Attempts.Hints(c.UserContext(), a)
 	if err != nil {
@@ -388,13 +396,9 @@ func (v *resultsView) json() fiber.Map {
 }
 
 func (s *Server) handleCheck(c *fiber.Ctx) error {
-	a, err := s.ownAttempt(c)
+	a, ch, err := s.withChallenge(s.ownAttempt(c))
 	if err != nil {
 		return err
-	}
-	ch, err := s.deps.Attempts.Challenge(a)
-	if err != nil {
-		return domainError(err)
 	}
 	job, err := s.deps.Attempts.Check(c.UserContext(), a)
 	if err != nil {
@@ -418,13 +422,9 @@ func (s *Server) handleCheck(c *fiber.Ctx) error {
 }
 
 func (s *Server) handleResults(c *fiber.Ctx) error {
-	a, err := s.attemptFor(c)
+	a, ch, err := s.withChallenge(s.attemptFor(c))
 	if err != nil {
 		return err
-	}
-	ch, err := s.deps.Attempts.Challenge(a)
-	if err != nil {
-		return domainError(err)
 	}
 	if s.deps.Runs == nil {
 		return fiber.NewError(fiber.StatusNotFound, "no results")

@@ -71,6 +71,20 @@ func (cf *commonFlags) openStore(ctx context.Context, log *slog.Logger) (*store.
 	return store.Open(ctx, store.Options{DB: *cf.db, DataDir: *cf.dataDir, Logger: log})
 }
 
+// openMigrated opens the database and applies pending migrations; the
+// error is already the one line a user should read.
+func (cf *commonFlags) openMigrated(ctx context.Context, log *slog.Logger) (*store.Store, error) {
+	st, err := cf.openStore(ctx, log)
+	if err != nil {
+		return nil, friendly(err)
+	}
+	if _, err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
 // newDockerClient connects to dockerd from the environment (DOCKER_HOST…)
 // with API-version negotiation, so a 20.10 daemon (API 1.41) works.
 func newDockerClient() (*client.Client, error) {
@@ -127,14 +141,11 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 		return err
 	}
 
-	st, err := cf.openStore(ctx, log)
+	st, err := cf.openMigrated(ctx, log)
 	if err != nil {
-		return friendly(err)
-	}
-	defer st.Close()
-	if _, err := st.Migrate(ctx); err != nil {
 		return err
 	}
+	defer st.Close()
 	// Listen early: a port in use is reported before anything starts, and
 	// the default public URL is the real address (--addr may use port 0).
 	ln, err := net.Listen("tcp", *addr)

@@ -37,14 +37,11 @@ func runUser(ctx context.Context, app *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := cf.openStore(ctx, log)
+	st, err := cf.openMigrated(ctx, log)
 	if err != nil {
-		return friendly(err)
-	}
-	defer st.Close()
-	if _, err := st.Migrate(ctx); err != nil {
 		return err
 	}
+	defer st.Close()
 	u, err := accounts.New(st, accounts.Config{}, log, time.Now).CreateUser(ctx, accounts.NewUser{Email: *email, Name: *name, Password: password, Role: *role})
 	if err != nil {
 		return err

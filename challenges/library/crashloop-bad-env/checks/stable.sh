@@ -1,0 +1,17 @@
+#!/bin/bash
+# The process listening on the API's port must be the same at the start and
+# at the end of a 3-second window (a crash-looping API changes pid or is
+# not listening at all).
+set -u
+listeners() {
+  ss -Hltnp 2>/dev/null | while read -r line; do
+    [[ "$line" =~ :${ORDERS_PORT}[[:space:]] ]] || continue
+    grep -oE 'pid=[0-9]+' <<<"$line" | cut -d= -f2
+  done | sort -u | tr '\n' ' '
+}
+a=$(listeners)
+if [ -z "$a" ]; then echo "nothing listens on the API's port"; exit 1; fi
+sleep 3
+b=$(listeners)
+if [ "$a" != "$b" ]; then echo "the process on the API's port changed during the check ('$a' then '$b'): it is still crash-looping"; exit 1; fi
+echo "the orders API stays up (pid $a)"

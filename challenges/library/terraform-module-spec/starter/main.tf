@@ -1,0 +1,1 @@
+# The log-bucket module: see the task for the specification.

@@ -1,0 +1,1 @@
+# Input variables of the module.
