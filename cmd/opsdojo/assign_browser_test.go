@@ -76,8 +76,19 @@ func TestBrowserAssignmentFlow(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`a.open-workspace`)),
 		chromedp.WaitVisible(chromedp.CSS(`#workspace`)),
 		waitJS(`document.getElementById("editor-text").value.includes("port = 80")`, 60*time.Second),
-		chromedp.SetValue(chromedp.CSS(`#editor-text`), "port = 8080\ndebug = false\n"),
-		chromedp.Evaluate[chromedp.Void](`document.getElementById("editor-text").dispatchEvent(new Event("input"))`),
+		// a command in the terminal: recorded, replayed and listed in the
+		// review's timeline
+		waitJS(`window.opsdojoTerminals && window.opsdojoTerminals[0] && window.opsdojoTerminals[0].list[0] && window.opsdojoTerminals[0].list[0].state === "connected"`, 60*time.Second),
+		chromedp.Focus(chromedp.CSS(".xterm-helper-textarea")),
+		typeKeys("cat /workspace/app.conf\r"),
+		waitJS(`(() => { const b = window.opsdojoTerminals[0].list[0].term.buffer.active; const out = [];
+			for (let i = 0; i < b.length; i++) { const l = b.getLine(i); if (l) out.push(l.translateToString(true).trim()); }
+			return out.includes("debug = true"); })()`, 30*time.Second),
+		// the fix, typed in the CodeMirror editor
+		chromedp.Click(chromedp.CSS(`#editor .cm-content`)),
+		chromedp.Evaluate[chromedp.Void](`document.execCommand("selectAll")`),
+		typeKeys("port = 8080\rdebug = false\r"),
+		waitJS(`document.getElementById("editor-text").value.startsWith("port = 8080\ndebug = false")`, 10*time.Second),
 		chromedp.Click(chromedp.CSS(`#save-btn`)),
 		waitJS(`document.getElementById("save-status").textContent.startsWith("saved")`, 30*time.Second),
 	)
@@ -139,12 +150,19 @@ func TestBrowserAssignmentFlow(t *testing.T) {
 	if !strings.Contains(section, "Terminal") {
 		t.Fatalf("no terminal section: %q", section)
 	}
-	if href, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.querySelector("a.replay-link")||{}).getAttribute ? document.querySelector("a.replay-link").getAttribute("href") : ""`)); err != nil {
-		t.Fatal(err)
-	} else if href != "" && !strings.HasPrefix(href, "/recordings/") {
-		t.Fatalf("replay link %q", href)
-	} else if href == "" && !strings.Contains(section, "No terminal session was recorded") {
-		t.Fatalf("neither a replay link nor a note: %q", section)
+	// The candidate typed in the terminal: there is a replay and the
+	// command is on the timeline.
+	waitFor(t, ctx, 30*time.Second, `!!document.querySelector("a.replay-link")`)
+	if href, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("a.replay-link").getAttribute("href")`)); err != nil || !strings.HasPrefix(href, "/recordings/") {
+		t.Fatalf("replay link %q (%v)", href, err)
+	}
+	if tl := textOf(t, ctx, "#timeline"); !strings.Contains(tl, "cat /workspace/app.conf") {
+		t.Errorf("timeline lacks the typed command:\n%s", tl)
+	}
+	// The manager can replay it: the cast holds what the candidate saw.
+	cast, err := chromedp.Run(ctx, chromedp.Evaluate[string](`fetch(document.querySelector("a.replay-link").getAttribute("href") + "/cast").then(r => r.text())`, chromedp.EvalAwaitPromise))
+	if err != nil || !strings.Contains(cast, `"version": 2`) && !strings.Contains(cast, `"version":2`) || !strings.Contains(cast, "debug = true") {
+		t.Fatalf("replay cast (%v):\n%.500s", err, cast)
 	}
 	steps(t, ctx, "review notes",
 		chromedp.SendKeys(chromedp.CSS(`form.od-review textarea[name=notes]`), "Fixed both lines quickly."),
