@@ -99,6 +99,24 @@ func TestBrowserPracticeFlow(t *testing.T) {
 	if who := textOf(t, ctx, "#who"); !strings.Contains(who, "Grace") {
 		t.Fatalf("logged-in banner %q", who)
 	}
+	steps(t, ctx, "log out, wrong password, log in",
+		chromedp.Submit(chromedp.CSS(`header form`)),
+		chromedp.WaitVisible(chromedp.CSS(`header a[href="/login"]`)),
+		chromedp.Navigate(srv.URL+"/login"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=email]`), "grace@example.com"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "wrong password"),
+		chromedp.Submit(chromedp.CSS(`input[name=password]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#form-error`)),
+	)
+	if msg := textOf(t, ctx, "#form-error"); msg != "wrong email or password" {
+		t.Fatalf("login error %q", msg)
+	}
+	steps(t, ctx, "log in",
+		// the page kept the email and cleared the password
+		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "compilers rock"),
+		chromedp.Submit(chromedp.CSS(`input[name=password]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#who`)),
+	)
 	steps(t, ctx, "catalog filter",
 		chromedp.Navigate(srv.URL+"/challenges?kind=dockerfile"),
 		chromedp.WaitVisible(chromedp.CSS(`#filters`)),
