@@ -117,6 +117,10 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		WriteTimeout:          60 * time.Second,
 		IdleTimeout:           120 * time.Second,
 		ErrorHandler:          s.errorHandler,
+		// Values from the request (params, headers, form fields) are
+		// copied, so code that keeps one past the handler (a ticket grant,
+		// a background job, a log) never sees fasthttp reuse its buffer.
+		Immutable: true,
 	})
 	s.routes()
 	return s, nil
