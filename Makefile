@@ -38,7 +38,7 @@ fmt-check:
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 
 test: build images fmt-check vet
-	$(GO) test ./... -count=1 -timeout 45m $(TESTFLAGS)
+	OPSDOJO_TEST_BIN=$(CURDIR)/$(BIN) $(GO) test ./... -count=1 -timeout 45m $(TESTFLAGS)
 
 # Every shipped challenge lints clean and passes its self-test 3 times in
 # real sandboxes (unsolved and wrong fixes fail, the solution scores 100%).

@@ -13,7 +13,10 @@ import (
 func TestTerminalCLI(t *testing.T) {
 	bin := os.Getenv("OPSDOJO_TEST_BIN")
 	if bin == "" {
-		t.Skip("set OPSDOJO_TEST_BIN to an opsdojo binary with the term command")
+		if os.Getenv("CI") == "true" {
+			t.Fatal("OPSDOJO_TEST_BIN must name the opsdojo binary in CI (make test sets it)")
+		}
+		t.Skip("set OPSDOJO_TEST_BIN to an opsdojo binary with the term command (make test does)")
 	}
 	e := newTermEnv(t, envOptions{grace: 5 * time.Second})
 	sb := e.newSandbox(t)
