@@ -18,8 +18,11 @@ import (
 // server is an opsdojo serve process run in-process for end-to-end tests,
 // with the real wiring (SQLite, dockerd, grader, catalog).
 type e2eServer struct {
-	URL     string
-	DataDir string
+	URL      string
+	DataDir  string
+	Instance string
+	// Stop shuts the server down (as SIGTERM does) and waits for it.
+	Stop func()
 	stderr  *syncBuffer
 }
 
@@ -57,20 +60,26 @@ func startServer(t *testing.T, challengeDirs string, extra ...string) *e2eServer
 		"--instance", inst, "--pool-size", "1", "--log-format", "text", "--admin-password", "admin password 1",
 		"--catalog-reload", "500ms"}, extra...)
 	go func() { done <- app.main(ctx, args) }()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case <-done:
+			case <-time.After(60 * time.Second):
+				t.Error("serve did not stop within 60s")
+			}
+		})
+	}
 	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(60 * time.Second):
-			t.Error("serve did not stop within 60s")
-		}
+		stop()
 		if t.Failed() {
 			t.Logf("server log:\n%s", errb.String())
 		}
 	})
 	select {
 	case a := <-addr:
-		return &e2eServer{URL: "http://" + a, DataDir: dataDir, stderr: errb}
+		return &e2eServer{URL: "http://" + a, DataDir: dataDir, Instance: inst, Stop: stop, stderr: errb}
 	case code := <-done:
 		t.Fatalf("serve exited with %d:\n%s", code, errb.String())
 	case <-time.After(60 * time.Second):
