@@ -22,8 +22,8 @@ type e2eServer struct {
 	DataDir  string
 	Instance string
 	// Stop shuts the server down (as SIGTERM does) and waits for it.
-	Stop func()
-	stderr  *syncBuffer
+	Stop   func()
+	stderr *syncBuffer
 }
 
 type syncBuffer struct {
