@@ -179,7 +179,7 @@ func order(defs []Definition) []Definition {
 // Result says what happened to one definition.
 type Result struct {
 	Name   string
-	Action string // built | up-to-date | skipped (stand-in not needed)
+	Action string // built | up-to-date | present (a stand-in's image was already there)
 }
 
 // Build builds defs in order.
@@ -196,11 +196,21 @@ func (b *Builder) Build(ctx context.Context, defs []Definition, opts Options) ([
 			continue
 		}
 		if d.StandIn {
-			// A stand-in is built on demand, when an image uses it as base
-			// and it cannot be had otherwise, or when asked for by name.
-			if len(opts.Only) == 0 {
-				continue
+			// A stand-in (python:3.11-slim, golang:…) is what candidate
+			// Dockerfiles build FROM: make sure the image is there — pulled
+			// online, built from the stand-in only when it cannot be had.
+			_, err := b.docker.ImageInspect(ctx, d.Name)
+			present := err == nil
+			if err := b.ensureBase(ctx, d.Name, standIns, opts, 0); err != nil {
+				return results, err
 			}
+			action := "built"
+			if present {
+				action = "present"
+				fmt.Fprintf(b.out, "==> %s is present\n", d.Name)
+			}
+			results = append(results, Result{Name: d.Name, Action: action})
+			continue
 		}
 		if err := b.ensureBase(ctx, d.Base, standIns, opts, 0); err != nil {
 			return results, err

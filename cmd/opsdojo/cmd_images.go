@@ -58,6 +58,6 @@ func runImages(ctx context.Context, app *cli, args []string) error {
 			built++
 		}
 	}
-	fmt.Fprintf(app.stdout, "images: %d built, %d up to date, in %s\n", built, len(res)-built, time.Since(start).Round(100*time.Millisecond))
+	fmt.Fprintf(app.stdout, "images: %d built, %d already up to date, in %s\n", built, len(res)-built, time.Since(start).Round(100*time.Millisecond))
 	return nil
 }
