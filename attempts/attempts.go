@@ -69,6 +69,7 @@ var (
 	ErrUnknownHint    = errors.New("no such hint")
 	ErrNoSandbox      = errors.New("this attempt has no sandbox")
 	ErrUnknownVersion = errors.New("the challenge changed since this attempt started and its old version is not loaded")
+	ErrNoReset        = errors.New("take-home attempts cannot be reset")
 )
 
 // Config tunes the service.
@@ -358,7 +359,7 @@ func (s *Service) Reset(ctx context.Context, a *store.Attempt) error {
 		return err
 	}
 	if a.Mode == store.ModeAssignment {
-		return errors.New("take-home attempts cannot be reset")
+		return ErrNoReset
 	}
 	ch, err := s.challengeFor(a)
 	if err != nil {

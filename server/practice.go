@@ -59,7 +59,7 @@ func domainError(err error) error {
 		return nil
 	case errors.Is(err, attempts.ErrNotFound), errors.Is(err, store.ErrNotFound):
 		return fiber.NewError(fiber.StatusNotFound, "not found: "+err.Error())
-	case errors.Is(err, attempts.ErrNotActive):
+	case errors.Is(err, attempts.ErrNotActive), errors.Is(err, attempts.ErrNoReset):
 		return fiber.NewError(fiber.StatusConflict, err.Error())
 	case errors.Is(err, attempts.ErrUnknownHint), errors.Is(err, attempts.ErrNotEditable):
 		return fiber.NewError(fiber.StatusBadRequest, err.Error())
