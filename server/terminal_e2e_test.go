@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -26,6 +27,34 @@ func TestTerminalBasics(t *testing.T) {
 		expect(t, c, "43 132")
 		if h := c.Hello(); h == nil || h.Term != "1" || *h.Resumed {
 			t.Fatalf("hello = %+v", h)
+		}
+	})
+
+	// Output must arrive complete and in order whether a chunk went straight
+	// to the socket or through the writer's queue (both happen under a
+	// burst like this one).
+	t.Run("output arrives in order", func(t *testing.T) {
+		c := e.dial(t, e.ctx, sb, "order", termclient.Options{})
+		expect(t, c, prompt)
+		send(t, c, "seq 1 60000; echo SEQ-$((1+1))-DONE\n")
+		out := expect(t, c, "SEQ-2-DONE")
+		next := 1
+		for _, line := range strings.Split(out, "\n") {
+			line = strings.TrimSpace(line)
+			if i := strings.LastIndexByte(line, '\r'); i >= 0 {
+				line = line[i+1:] // after bash's bracketed-paste switch
+			}
+			n, err := strconv.Atoi(line)
+			if err != nil {
+				continue
+			}
+			if n != next {
+				t.Fatalf("got %d after %d: output out of order or lost; start of output %q", n, next-1, out[:min(len(out), 300)])
+			}
+			next++
+		}
+		if next != 60001 {
+			t.Fatalf("read up to %d of 60000", next-1)
 		}
 	})
 

@@ -37,15 +37,6 @@ type WSConn interface {
 
 // attachment is the link between a session and one connection's writer.
 type attachment struct {
-	// direct, when set, writes a chunk straight to the socket if nothing
-	// is queued and the writer is idle (false: use the queue). It saves
-	// the hand-off to the writer goroutine on the interactive path
-	// (keystroke echo) without reordering: pending counts chunks queued
-	// and not yet written.
-	direct  func(b []byte) bool
-	pending atomic.Int64
-	put     func(*[]byte)
-
 	out    chan *[]byte  // output chunks, owned by the receiver
 	events chan []byte   // JSON events
 	gone   chan struct{} // closed when the connection stopped taking output
@@ -67,19 +58,12 @@ func newAttachment() *attachment {
 // output hands chunk to the writer, waiting while its queue is full
 // (backpressure). It returns false when the connection is gone.
 func (a *attachment) output(chunk *[]byte) bool {
-	if a.direct != nil && a.pending.Load() == 0 && a.direct(*chunk) {
-		a.put(chunk)
-		return true
-	}
-	a.pending.Add(1)
 	select {
 	case a.out <- chunk:
 		return true
 	case <-a.gone:
-		a.pending.Add(-1)
 		return false
 	case <-a.fin:
-		a.pending.Add(-1)
 		return false
 	}
 }
@@ -113,8 +97,6 @@ type Conn struct {
 	size  Size
 	log   *slog.Logger
 
-	wmu       sync.Mutex  // serialises data frames (writer goroutine, direct writes)
-	live      atomic.Bool // hello and replay are out: direct writes allowed
 	closing   atomic.Bool
 	closeOnce sync.Once
 	stop      chan struct{} // closed when the connection is ending
@@ -127,41 +109,10 @@ func (h *Hub) NewConn(ws WSConn, g Grant, size Size) *Conn {
 	if !size.Valid() {
 		size = Size{DefaultCols, DefaultRows}
 	}
-	c := &Conn{
+	return &Conn{
 		hub: h, ws: ws, grant: g, size: size, stop: make(chan struct{}), a: newAttachment(),
 		log: h.log.With("sandbox", shortID(g.SandboxID), "term", g.Term, "attempt", g.AttemptID),
 	}
-	c.a.direct, c.a.put = c.directWrite, h.putChunk
-	return c
-}
-
-// directWrite writes b from the session's pump when the writer is idle
-// and nothing is queued; false sends b through the queue instead. A slow
-// client makes the pump wait here, which slows the shell: the same
-// backpressure as a full queue.
-func (c *Conn) directWrite(b []byte) bool {
-	if !c.live.Load() || c.closing.Load() {
-		return false
-	}
-	select {
-	case <-c.a.fin:
-		return false
-	default:
-	}
-	if !c.wmu.TryLock() {
-		return false
-	}
-	defer c.wmu.Unlock()
-	if c.a.pending.Load() != 0 {
-		return false
-	}
-	_ = c.ws.SetWriteDeadline(time.Now().Add(WriteWait))
-	if err := c.ws.WriteMessage(binaryMessage, b); err != nil {
-		c.log.Debug("websocket write failed", "err", err)
-		c.closing.Store(true)
-		_ = c.ws.SetReadDeadline(time.Now()) // stop the reader
-	}
-	return true
 }
 
 // Reject closes ws with code and reason (for a failed ticket, say) and
@@ -244,7 +195,6 @@ func (c *Conn) Run(ctx context.Context) {
 		}
 	}
 	c.log.Debug("terminal attached", "resumed", resumed)
-	c.live.Store(true)
 	wg.Add(1)
 	go func() { defer wg.Done(); c.writer() }()
 	c.reader(ctx, s)
@@ -261,8 +211,6 @@ func (c *Conn) drain() {
 }
 
 func (c *Conn) write(mt int, b []byte) error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
 	_ = c.ws.SetWriteDeadline(time.Now().Add(WriteWait))
 	if err := c.ws.WriteMessage(mt, b); err != nil {
 		return fmt.Errorf("websocket write: %w", err)
@@ -284,7 +232,6 @@ func (c *Conn) writer() {
 		case ch := <-c.a.out:
 			err := c.write(binaryMessage, *ch)
 			c.hub.putChunk(ch)
-			c.a.pending.Add(-1)
 			if err != nil {
 				fail(err)
 				return
@@ -315,7 +262,6 @@ func (c *Conn) flushFinal() {
 		case ch := <-c.a.out:
 			err := c.write(binaryMessage, *ch)
 			c.hub.putChunk(ch)
-			c.a.pending.Add(-1)
 			if err != nil {
 				c.closeWith(c.a.finCode, c.a.finMsg)
 				return
