@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/opsdojo/opsdojo/terminal"
 )
 
 // Client limits.
@@ -36,18 +38,11 @@ const (
 	closeWait  = 2 * time.Second
 )
 
-// Event is a JSON control message from the server.
+// Event is a JSON control message from the server: the protocol's own
+// type, plus the raw JSON as received.
 type Event struct {
-	Type    string          `json:"type"`
-	Code    *int            `json:"code,omitempty"`
-	State   string          `json:"state,omitempty"`
-	Message string          `json:"message,omitempty"`
-	Term    string          `json:"term,omitempty"`
-	Resumed *bool           `json:"resumed,omitempty"`
-	Cols    int             `json:"cols,omitempty"`
-	Rows    int             `json:"rows,omitempty"`
-	Result  json.RawMessage `json:"result,omitempty"`
-	Raw     []byte          `json:"-"`
+	terminal.Event
+	Raw []byte `json:"-"`
 }
 
 // CloseError says how the server closed the connection.

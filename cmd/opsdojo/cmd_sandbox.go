@@ -190,6 +190,23 @@ func newSandboxManager(app *cli, instance string, verbose bool) (*sandbox.Manage
 	return m, func() { dc.Close() }, nil
 }
 
+// createCLISandbox connects to Docker and creates the sandbox of a CLI
+// command; cleanup removes it (even after an interrupt) and disconnects.
+func createCLISandbox(ctx context.Context, app *cli, sf *sandboxFlags, spec sandbox.Spec) (*sandbox.Manager, *sandbox.Sandbox, func(), error) {
+	m, done, err := newSandboxManager(app, *sf.instance, *sf.verbose)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	cctx, cancel := context.WithTimeout(ctx, cliCreateTimeout)
+	sb, err := m.Create(cctx, spec)
+	cancel()
+	if err != nil {
+		done()
+		return nil, nil, nil, fmt.Errorf("create sandbox: %w", err)
+	}
+	return m, sb, func() { removeDetached(ctx, app, m, sb.ID); done() }, nil
+}
+
 // removeDetached removes id with a deadline of its own: an interrupted
 // command must not leave its sandbox behind.
 func removeDetached(ctx context.Context, app *cli, m *sandbox.Manager, id string) {
@@ -227,21 +244,13 @@ func runSandboxExec(ctx context.Context, app *cli, args []string) error {
 		return err
 	}
 	spec.TTL = *sf.timeout + cliCreateTimeout + cliTTLSlack
-	m, done, err := newSandboxManager(app, *sf.instance, *sf.verbose)
+	m, sb, cleanup, err := createCLISandbox(ctx, app, sf, spec)
 	if err != nil {
 		return err
 	}
-	defer done()
-	cctx, cancel := context.WithTimeout(ctx, cliCreateTimeout)
-	sb, err := m.Create(cctx, spec)
-	cancel()
-	if err != nil {
-		return fmt.Errorf("create sandbox: %w", err)
-	}
-	defer removeDetached(ctx, app, m, sb.ID)
+	defer cleanup()
 	opts := sandbox.ExecOptions{User: spec.User, Timeout: *sf.timeout, MaxOutput: *sf.maxOutput}
-	if fd, isTerm := term.GetFdInfo(app.stdin); !isTerm && app.stdin != nil {
-		_ = fd
+	if _, isTerm := term.GetFdInfo(app.stdin); !isTerm && app.stdin != nil {
 		opts.Stdin = app.stdin
 	}
 	res, err := m.Exec(ctx, sb.ID, cmd, opts)
@@ -283,18 +292,11 @@ func runSandboxShell(ctx context.Context, app *cli, args []string) error {
 		return err
 	}
 	spec.TTL = cliShellTTL
-	m, done, err := newSandboxManager(app, *sf.instance, *sf.verbose)
+	m, sb, cleanup, err := createCLISandbox(ctx, app, sf, spec)
 	if err != nil {
 		return err
 	}
-	defer done()
-	cctx, cancel := context.WithTimeout(ctx, cliCreateTimeout)
-	sb, err := m.Create(cctx, spec)
-	cancel()
-	if err != nil {
-		return fmt.Errorf("create sandbox: %w", err)
-	}
-	defer removeDetached(ctx, app, m, sb.ID)
+	defer cleanup()
 	fmt.Fprintf(app.stderr, "opsdojo: sandbox %.12s (%s), removed when the shell exits\n", sb.ID, spec.Image)
 
 	inFd, inTerm := term.GetFdInfo(app.stdin)
