@@ -3,49 +3,20 @@ package server_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
-	"github.com/opsdojo/opsdojo/sandbox/sandboxtest"
-	"github.com/opsdojo/opsdojo/ui"
+	"github.com/opsdojo/opsdojo/ui/browsertest"
 )
 
-const chromiumPath = "/usr/bin/chromium"
-
-// newBrowser starts headless Chromium with a fresh profile, or skips (fails
-// under CI=true) when it or the front-end bundle is missing.
+// newBrowser starts headless Chromium (see package browsertest).
 func newBrowser(t *testing.T, parent context.Context) context.Context {
 	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		sandboxtest.Unavailable(t, "chromium not installed at %s: %v", chromiumPath, err)
-	}
-	if !ui.AssetsBuilt() {
-		sandboxtest.Unavailable(t, "front-end bundle not built into this test binary: run `make ui` first")
-	}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.WindowSize(1200, 800),
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(parent, opts...)
-	bctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
-	t.Cleanup(func() { cancelBrowser(); cancelAlloc() })
-	if err := chromedp.Do(bctx); err != nil {
-		sandboxtest.Unavailable(t, "start chromium: %v", err)
-	}
-	return bctx
+	return browsertest.Chromium(t, parent, browsertest.Options{Width: 1200, Height: 800})
 }
 
 // Scripts run in the page: the first tab of the terminal app.
@@ -86,39 +57,9 @@ func hasLine(want string) func([]string) bool {
 	}
 }
 
-// typeKeys presses keys like a keyboard does: keyDown carrying the text,
-// then keyUp (chromedp's SendKeys sends a separate "char" event, which
-// xterm.js receives as a second copy of each character).
-func typeKeys(keys string) chromedp.Action[chromedp.Void] {
-	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		for _, r := range keys {
-			var down, up *input.DispatchKeyEventParams
-			for _, k := range kb.Encode(r) {
-				switch k.Type {
-				case kb.KeyDown:
-					down = k
-				case kb.KeyChar:
-					down.Text, down.UnmodifiedText = k.Text, k.UnmodifiedText
-				case kb.KeyUp:
-					up = k
-				}
-			}
-			if r == '\r' || r == '\n' {
-				down.Text, down.UnmodifiedText = "\r", "\r"
-			}
-			for _, k := range []*input.DispatchKeyEventParams{down, up} {
-				if _, err := cdp.Call(ctx, t, input.DispatchKeyEvent, *k); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	})
-}
-
 func typeLine(t *testing.T, ctx context.Context, line string) {
 	t.Helper()
-	if err := chromedp.Do(ctx, chromedp.Focus(chromedp.CSS(".xterm-helper-textarea")), typeKeys(line+kb.Enter)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Focus(chromedp.CSS(".xterm-helper-textarea")), browsertest.TypeKeys(line+kb.Enter)); err != nil {
 		t.Fatalf("type %q: %v", line, err)
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/opsdojo/opsdojo/ui/browsertest"
 )
 
 // TestBrowserAssignmentFlow drives Chromium through a take-home: a
@@ -80,14 +82,14 @@ func TestBrowserAssignmentFlow(t *testing.T) {
 		// review's timeline
 		waitJS(`window.opsdojoTerminals && window.opsdojoTerminals[0] && window.opsdojoTerminals[0].list[0] && window.opsdojoTerminals[0].list[0].state === "connected"`, 60*time.Second),
 		chromedp.Focus(chromedp.CSS(".xterm-helper-textarea")),
-		typeKeys("cat /workspace/app.conf\r"),
+		browsertest.TypeKeys("cat /workspace/app.conf\r"),
 		waitJS(`(() => { const b = window.opsdojoTerminals[0].list[0].term.buffer.active; const out = [];
 			for (let i = 0; i < b.length; i++) { const l = b.getLine(i); if (l) out.push(l.translateToString(true).trim()); }
 			return out.includes("debug = true"); })()`, 30*time.Second),
 		// the fix, typed in the CodeMirror editor
 		chromedp.Click(chromedp.CSS(`#editor .cm-content`)),
 		chromedp.Evaluate[chromedp.Void](`document.execCommand("selectAll")`),
-		typeKeys("port = 8080\rdebug = false\r"),
+		browsertest.TypeKeys("port = 8080\rdebug = false\r"),
 		waitJS(`document.getElementById("editor-text").value.startsWith("port = 8080\ndebug = false")`, 10*time.Second),
 		chromedp.Click(chromedp.CSS(`#save-btn`)),
 		waitJS(`document.getElementById("save-status").textContent.startsWith("saved")`, 30*time.Second),

@@ -8,41 +8,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
-	"github.com/chromedp/chromedp/kb"
-)
 
-// typeKeys presses keys as a keyboard does (keyDown carrying the text,
-// then keyUp): xterm.js and CodeMirror both take it as typing.
-func typeKeys(keys string) chromedp.Action[chromedp.Void] {
-	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		for _, r := range keys {
-			var down, up *input.DispatchKeyEventParams
-			for _, k := range kb.Encode(r) {
-				switch k.Type {
-				case kb.KeyDown:
-					down = k
-				case kb.KeyChar:
-					down.Text, down.UnmodifiedText = k.Text, k.UnmodifiedText
-				case kb.KeyUp:
-					up = k
-				}
-			}
-			if r == '\r' || r == '\n' {
-				down.Text, down.UnmodifiedText = "\r", "\r"
-			}
-			for _, k := range []*input.DispatchKeyEventParams{down, up} {
-				if _, err := cdp.Call(ctx, t, input.DispatchKeyEvent, *k); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	})
-}
+	"github.com/opsdojo/opsdojo/ui/browsertest"
+)
 
 // acceptDialogs accepts every confirm() the page opens (hint cost, reset).
 func acceptDialogs(ctx context.Context) {
@@ -150,7 +120,7 @@ func TestBrowserPracticeFlow(t *testing.T) {
 	steps(t, ctx, "terminal",
 		waitJS(`window.opsdojoTerminals && window.opsdojoTerminals[0] && window.opsdojoTerminals[0].list[0] && window.opsdojoTerminals[0].list[0].state === "connected"`, 60*time.Second),
 		chromedp.Focus(chromedp.CSS(".xterm-helper-textarea")),
-		typeKeys("echo hello-$((6*7)) && cat /workspace/app.conf\r"),
+		browsertest.TypeKeys("echo hello-$((6*7)) && cat /workspace/app.conf\r"),
 		waitJS(`(() => { const b = window.opsdojoTerminals[0].list[0].term.buffer.active; const out = [];
 			for (let i = 0; i < b.length; i++) { const l = b.getLine(i); if (l) out.push(l.translateToString(true).trim()); }
 			return out.includes("hello-42") && out.includes("port = 80"); })()`, 30*time.Second),
@@ -160,7 +130,7 @@ func TestBrowserPracticeFlow(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#editor .cm-content`)),
 		chromedp.Click(chromedp.CSS(`#editor .cm-content`)),
 		chromedp.Evaluate[chromedp.Void](`document.execCommand("selectAll")`),
-		typeKeys("port = 8080\rdebug = true\r"),
+		browsertest.TypeKeys("port = 8080\rdebug = true\r"),
 		waitJS(`document.getElementById("editor-text").value.startsWith("port = 8080\ndebug = true")`, 10*time.Second),
 		chromedp.Click(chromedp.CSS(`#check-btn`)), // saves first, then checks
 		waitJS(`document.getElementById("score") && document.getElementById("score").textContent === "50"`, 60*time.Second),

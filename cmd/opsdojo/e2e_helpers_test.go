@@ -3,16 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
-	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/chromedp/chromedp"
-
 	"github.com/opsdojo/opsdojo/sandbox/sandboxtest"
+	"github.com/opsdojo/opsdojo/ui/browsertest"
 )
 
 // server is an opsdojo serve process run in-process for end-to-end tests,
@@ -88,36 +85,11 @@ func startServer(t *testing.T, challengeDirs string, extra ...string) *e2eServer
 	return nil
 }
 
-// chromium returns a browser context on Debian's chromium, skipping (or
-// failing under CI=true) when it is not installed.
+// chromium returns a browser context on Debian's chromium with a 4-minute
+// deadline for the whole flow.
 func chromium(t *testing.T) context.Context {
 	t.Helper()
-	path, err := exec.LookPath("chromium")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("chromium is required in CI (scripts/setup-host.sh installs it)")
-		}
-		t.Skip("chromium not installed")
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path),
-		chromedp.NoSandbox,
-		chromedp.Headless,
-		chromedp.DisableGPU,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.WindowSize(1400, 1000),
-	)
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	bctx, cancelB := chromedp.NewContext(actx)
-	ctx, cancelT := context.WithTimeout(bctx, 4*time.Minute)
-	t.Cleanup(func() { cancelT(); cancelB(); cancelA() })
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	return ctx
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	t.Cleanup(cancel)
+	return browsertest.Chromium(t, ctx, browsertest.Options{})
 }
