@@ -186,8 +186,15 @@ func (s *Service) Start(ctx context.Context, challengeID string, o StartOptions)
 	if !ok {
 		return nil, fmt.Errorf("challenge %q: %w", challengeID, ErrNotFound)
 	}
-	if err := s.Remember(ctx, ch); err != nil {
-		return nil, err
+	// The catalog's OnChange records each version as it loads; only a
+	// version this process has not seen yet is snapshotted here.
+	s.mu.Lock()
+	_, known := s.byVer[ch.Version]
+	s.mu.Unlock()
+	if !known {
+		if err := s.Remember(ctx, ch); err != nil {
+			return nil, err
+		}
 	}
 	if o.Mode == "" {
 		o.Mode = store.ModePractice

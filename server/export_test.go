@@ -2,7 +2,7 @@ package server
 
 import "github.com/gofiber/fiber/v2"
 
-// fiberCtx lets external tests name *fiber.Ctx without importing fiber twice.
+// FiberCtx lets the external test package name *fiber.Ctx.
 type FiberCtx = *fiber.Ctx
 
 // SafeNext exposes safeNext to tests.
