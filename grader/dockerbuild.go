@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/docker/docker/api/types/build"
@@ -64,14 +65,60 @@ type BuildResult struct {
 // the image hardened (no capabilities, no network, no new privileges) and
 // probes it from a probe container sharing only its network namespace.
 // Images and containers are always removed.
+//
+// Concurrent builds share the daemon's build cache: two candidates' builds
+// of the same starter reuse each other's layers. Deleting an image prunes
+// its untagged parent layers, which a build still in flight may be about
+// to use, so images are deleted only while none of this builder's builds
+// is running: a build holds cacheMu shared; clean-up queues its image and
+// deletes the queue when it can take cacheMu exclusively without waiting.
+// The last grade to finish always can, so nothing is left behind.
 type DockerBuilder struct {
 	cli        *client.Client
 	probeImage string
+	id         string // value of LabelGraderBuild on this builder's images and containers
+
+	cacheMu   sync.RWMutex
+	pendingMu sync.Mutex
+	pending   []string // image tags waiting to be deleted
 }
 
 // NewDockerBuilder returns a builder; probeImage has curl and bash.
 func NewDockerBuilder(cli *client.Client, probeImage string) *DockerBuilder {
-	return &DockerBuilder{cli: cli, probeImage: probeImage}
+	return &DockerBuilder{cli: cli, probeImage: probeImage, id: randomSuffix()}
+}
+
+// LabelFilter is the label (key=value) on every image and container this
+// builder creates.
+func (d *DockerBuilder) LabelFilter() string { return LabelGraderBuild + "=" + d.id }
+
+// release deletes img, and every image queued before it, unless a build is
+// in flight; then they wait for that build's release. A release that finds
+// another one deleting looks again once that one is done, so an image
+// queued meanwhile is not forgotten.
+func (d *DockerBuilder) release(ctx context.Context, img string) {
+	d.pendingMu.Lock()
+	d.pending = append(d.pending, img)
+	d.pendingMu.Unlock()
+	for {
+		if !d.cacheMu.TryLock() {
+			return // a build is in flight, or another release is deleting and will look again
+		}
+		d.pendingMu.Lock()
+		imgs := d.pending
+		d.pending = nil
+		d.pendingMu.Unlock()
+		for _, img := range imgs {
+			_, _ = d.cli.ImageRemove(ctx, img, image.RemoveOptions{Force: true, PruneChildren: true})
+		}
+		d.cacheMu.Unlock()
+		d.pendingMu.Lock()
+		more := len(d.pending) > 0
+		d.pendingMu.Unlock()
+		if !more || ctx.Err() != nil {
+			return
+		}
+	}
 }
 
 func randomSuffix() string {
@@ -90,7 +137,7 @@ func (d *DockerBuilder) BuildAndRun(ctx context.Context, req BuildRequest) (res 
 		for _, id := range containers {
 			_ = d.cli.ContainerRemove(cctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true})
 		}
-		_, _ = d.cli.ImageRemove(cctx, tag, image.RemoveOptions{Force: true, PruneChildren: true})
+		d.release(cctx, tag)
 	}()
 
 	bctx, cancel := context.WithTimeout(ctx, req.BuildTimeout)
@@ -99,13 +146,15 @@ func (d *DockerBuilder) BuildAndRun(ctx context.Context, req BuildRequest) (res 
 	if req.Network {
 		network = "default"
 	}
+	d.cacheMu.RLock()
 	resp, err := d.cli.ImageBuild(bctx, req.Context, build.ImageBuildOptions{
 		Tags: []string{tag}, Dockerfile: req.Dockerfile, NetworkMode: network,
 		Memory: buildMemory, MemorySwap: buildMemory, CPUPeriod: 100000, CPUQuota: int64(buildCPUs * 100000),
 		Remove: true, ForceRemove: true, PullParent: false, Version: build.BuilderV1,
-		Labels: map[string]string{LabelGraderBuild: "true"},
+		Labels: map[string]string{LabelGraderBuild: d.id},
 	})
 	if err != nil {
+		d.cacheMu.RUnlock()
 		switch {
 		case bctx.Err() != nil:
 			return BuildResult{Message: fmt.Sprintf("the build did not finish within %s", req.BuildTimeout)}, nil
@@ -118,6 +167,7 @@ func (d *DockerBuilder) BuildAndRun(ctx context.Context, req BuildRequest) (res 
 	}
 	logTail, buildErr := readBuildLog(resp.Body)
 	resp.Body.Close()
+	d.cacheMu.RUnlock() // the image is tagged: its own tag protects it now
 	res.Output = logTail
 	if bctx.Err() != nil {
 		res.Message = fmt.Sprintf("the build did not finish within %s", req.BuildTimeout)
@@ -142,7 +192,7 @@ func (d *DockerBuilder) BuildAndRun(ctx context.Context, req BuildRequest) (res 
 		return res, nil
 	}
 	pids := int64(runPids)
-	cr, err := d.cli.ContainerCreate(ctx, &container.Config{Image: tag, Labels: map[string]string{LabelGraderBuild: "true"}},
+	cr, err := d.cli.ContainerCreate(ctx, &container.Config{Image: tag, Labels: map[string]string{LabelGraderBuild: d.id}},
 		&container.HostConfig{
 			NetworkMode: "none", CapDrop: []string{"ALL"}, SecurityOpt: []string{"no-new-privileges"},
 			Init: boolPtr(true), LogConfig: container.LogConfig{Type: "json-file", Config: map[string]string{"max-size": "1m", "max-file": "1"}},
@@ -262,7 +312,7 @@ echo "last answer: HTTP $code"; head -c 2000 /tmp/body 2>/dev/null; exit 1
 `, tries, run.Port, p, want)
 	pids := int64(64)
 	cr, err := d.cli.ContainerCreate(ctx, &container.Config{Image: d.probeImage, Cmd: []string{"bash", "-c", script}, Entrypoint: []string{},
-		Labels: map[string]string{LabelGraderBuild: "true"}},
+		Labels: map[string]string{LabelGraderBuild: d.id}},
 		&container.HostConfig{NetworkMode: container.NetworkMode("container:" + id), CapDrop: []string{"ALL"}, SecurityOpt: []string{"no-new-privileges"},
 			Resources: container.Resources{Memory: 128 << 20, MemorySwap: 128 << 20, PidsLimit: &pids}}, nil, nil, "opsdojo-grade-probe-"+randomSuffix())
 	if err != nil {
@@ -353,25 +403,10 @@ func (d *DockerBuilder) execIn(ctx context.Context, id string, cmd []string, tim
 // checkUser compares the uid of the container's main process with want (a
 // name resolved through the image's own /etc/passwd, or a number).
 func (d *DockerBuilder) checkUser(ctx context.Context, id, want string) string {
-	top, err := d.cli.ContainerTop(ctx, id, []string{"-o", "pid,uid,comm"})
+	uid, err := d.mainProcessUID(ctx, id)
 	if err != nil {
-		return "cannot list the container's processes: " + err.Error()
+		return err.Error()
 	}
-	uidCol := -1
-	for i, t := range top.Titles {
-		if strings.EqualFold(t, "UID") {
-			uidCol = i
-		}
-	}
-	if uidCol < 0 || len(top.Processes) == 0 {
-		return "the container has no running process"
-	}
-	// The first process is tini (docker --init, root); the main process is next.
-	proc := top.Processes[len(top.Processes)-1]
-	if len(top.Processes) > 1 {
-		proc = top.Processes[1]
-	}
-	uid, _ := strconv.Atoi(proc[uidCol])
 	wantUID, err := strconv.Atoi(want)
 	if err != nil {
 		if want == "non-root" {
@@ -389,6 +424,76 @@ func (d *DockerBuilder) checkUser(ctx context.Context, id, want string) string {
 		return fmt.Sprintf("the main process runs as uid %d, expected %s (uid %d)", uid, want, wantUID)
 	}
 	return ""
+}
+
+// mainProcessUID returns the uid of the image's main process: the child of
+// the container's init (docker --init's tini, whose host pid the daemon
+// reports). ps lists processes by pid, and pids wrap around on a busy host,
+// so the list's order says nothing about which process came first.
+func (d *DockerBuilder) mainProcessUID(ctx context.Context, id string) (int, error) {
+	ins, err := d.cli.ContainerInspect(ctx, id)
+	if err != nil {
+		return 0, fmt.Errorf("cannot inspect the container: %w", err)
+	}
+	if ins.State == nil || !ins.State.Running || ins.State.Pid == 0 {
+		return 0, errors.New("the container is not running")
+	}
+	top, err := d.cli.ContainerTop(ctx, id, []string{"-o", "pid,ppid,uid,etimes"})
+	if err != nil {
+		return 0, fmt.Errorf("cannot list the container's processes: %w", err)
+	}
+	return mainProcessUID(top.Titles, top.Processes, ins.State.Pid)
+}
+
+// mainProcessUID finds, in ps output with pid, ppid, uid and etimes
+// columns, the uid of initPid's oldest child (orphans the init adopted
+// later are younger), or of initPid itself when it has no children.
+func mainProcessUID(titles []string, procs [][]string, initPid int) (int, error) {
+	col := map[string]int{}
+	for i, t := range titles {
+		col[strings.ToUpper(t)] = i
+	}
+	pidCol, okPid := col["PID"]
+	ppidCol, okPPid := col["PPID"]
+	uidCol, okUID := col["UID"]
+	ageCol, okAge := col["ELAPSED"]
+	if !okAge {
+		ageCol, okAge = col["ETIMES"]
+	}
+	if !okPid || !okPPid || !okUID || !okAge {
+		return 0, fmt.Errorf("cannot read the container's processes (columns %v)", titles)
+	}
+	field := func(p []string, i int) int {
+		if i >= len(p) {
+			return -1
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(p[i]))
+		if err != nil {
+			return -1
+		}
+		return n
+	}
+	child, self := -1, -1
+	for i, p := range procs {
+		switch {
+		case field(p, ppidCol) == initPid && (child < 0 || field(p, ageCol) > field(procs[child], ageCol)):
+			child = i
+		case field(p, pidCol) == initPid:
+			self = i
+		}
+	}
+	pick := child
+	if pick < 0 {
+		pick = self
+	}
+	if pick < 0 {
+		return 0, errors.New("the container has no running process")
+	}
+	uid := field(procs[pick], uidCol)
+	if uid < 0 {
+		return 0, fmt.Errorf("cannot read the uid of the container's main process (%q)", procs[pick])
+	}
+	return uid, nil
 }
 
 func (d *DockerBuilder) uidInImage(ctx context.Context, id, name string) int {

@@ -3,9 +3,15 @@ package grader_test
 import (
 	"context"
 	"log/slog"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/client"
 
 	"github.com/opsdojo/opsdojo/challenges"
 	"github.com/opsdojo/opsdojo/grader"
@@ -16,8 +22,10 @@ import (
 const probeImage = "opsdojo/probe:latest"
 
 type env struct {
-	m *sandbox.Manager
-	g *grader.Grader
+	m   *sandbox.Manager
+	g   *grader.Grader
+	b   *grader.DockerBuilder
+	cli *client.Client
 }
 
 func newEnv(t *testing.T) env { return newEnvB(t) }
@@ -36,7 +44,8 @@ func newEnvB(t testing.TB) env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return env{m: m, g: grader.New(m, grader.NewDockerBuilder(cli, probeImage), log, time.Now)}
+	b := grader.NewDockerBuilder(cli, probeImage)
+	return env{m: m, g: grader.New(m, b, log, time.Now), b: b, cli: cli}
 }
 
 func load(t *testing.T, dir string) *challenges.Challenge { return loadB(t, dir) }
@@ -335,5 +344,59 @@ func TestDockerBuildLimits(t *testing.T) {
 				t.Fatalf("passed=%v message %q, want it to contain %q", r.Passed, r.Message, tc.want)
 			}
 		})
+	}
+}
+
+// TestConcurrentIdenticalBuilds: candidates grading the same Dockerfile at
+// the same time share the daemon's build cache; one grade's clean-up must
+// never delete an image or cache layer another grade is still using.
+func TestConcurrentIdenticalBuilds(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := sandboxtest.Context(t, 5*time.Minute)
+	ch := load(t, "testdata/docker-small")
+	c := *ch
+	c.Spec.Checks = []challenges.Check{ch.Checks[1]}
+	files := map[string][]byte{
+		"/workspace/app.py": ch.File("starter/app.py"),
+		// A fresh ENV each test run: the first builds start from a cold cache.
+		"/workspace/Dockerfile": []byte("FROM python:3.11-slim\nENV TEST_RUN=" + strconv.FormatInt(time.Now().UnixNano(), 10) + "\nWORKDIR /app\nCOPY app.py /app/app.py\n" +
+			"RUN useradd --system --uid 10001 hello\nUSER hello\nCMD [\"python3\", \"/app/app.py\"]\n"),
+	}
+	// Staggered starts: one grade's clean-up lands while another is in
+	// the middle of its (cached) build.
+	const grades = 12
+	errs := make(chan string, grades)
+	for i := 0; i < grades; i++ {
+		go func() {
+			time.Sleep(time.Duration(i) * 350 * time.Millisecond)
+			res, err := e.g.Grade(ctx, &c, grader.Target{Files: files})
+			switch {
+			case err != nil:
+				errs <- err.Error()
+			case !res.Checks[0].Passed:
+				errs <- res.Checks[0].Message
+			default:
+				errs <- ""
+			}
+		}()
+	}
+	for i := 0; i < grades; i++ {
+		if msg := <-errs; msg != "" {
+			t.Errorf("a grade of a correct Dockerfile failed: %s", msg)
+		}
+	}
+	// Once the last grade is done, none of its images or containers is left.
+	f := filters.NewArgs(filters.Arg("label", e.b.LabelFilter()))
+	imgs, err := e.cli.ImageList(ctx, image.ListOptions{All: true, Filters: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctrs, err := e.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(imgs) != 0 || len(ctrs) != 0 {
+		t.Fatalf("%d images and %d containers of the grader's builds were left behind", len(imgs), len(ctrs))
 	}
 }

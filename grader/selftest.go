@@ -47,8 +47,9 @@ type Scenario struct {
 	Run       int
 	Score     int
 	MaxScore  int
-	Passed    []string // check ids that passed
-	Err       string   // the scenario could not run (setup or script failed)
+	Passed    []string          // check ids that passed
+	Failed    map[string]string // check id → message, for checks that did not pass
+	Err       string            // the scenario could not run (setup or script failed)
 	OK        bool
 	Duration  time.Duration
 	ScriptOut string
@@ -60,7 +61,7 @@ type SelfTestReport struct {
 	Version   string
 	Runs      int
 	Scenarios []Scenario
-	Flaky     []string // "scenario: check" whose outcome changed between runs
+	Flaky     []string // "scenario: check — run N failed: message" whose outcome changed between runs
 	Duration  time.Duration
 }
 
@@ -109,7 +110,15 @@ func (st *SelfTester) Test(ctx context.Context, ch *challenges.Challenge, runs i
 	}
 	wg.Wait()
 	rep := SelfTestReport{Challenge: ch.ID, Version: ch.Version, Runs: runs, Scenarios: out, Duration: time.Since(start)}
+	rep.Flaky = flakyChecks(ch, out)
+	return rep
+}
+
+// flakyChecks lists the checks whose outcome for one scenario changed
+// between runs, each with the runs that failed it and why.
+func flakyChecks(ch *challenges.Challenge, out []Scenario) []string {
 	// A check is flaky when the same scenario passes it in one run and not another.
+	var flaky []string
 	outcomes := map[string]map[string]map[bool]bool{}
 	for _, s := range out {
 		if s.Err != "" {
@@ -132,12 +141,30 @@ func (st *SelfTester) Test(ctx context.Context, ch *challenges.Challenge, runs i
 	for name, checks := range outcomes {
 		for id, seen := range checks {
 			if len(seen) > 1 {
-				rep.Flaky = append(rep.Flaky, name+": "+id)
+				flaky = append(flaky, name+": "+id+failedRuns(out, name, id))
 			}
 		}
 	}
-	sort.Strings(rep.Flaky)
-	return rep
+	sort.Strings(flaky)
+	return flaky
+}
+
+// failedRuns names the runs in which scenario name failed check id, with
+// the check's message, so a flaky check can be diagnosed from the report.
+func failedRuns(out []Scenario, name, id string) string {
+	var parts []string
+	for _, s := range out {
+		if s.Name != name || s.Err != "" {
+			continue
+		}
+		if msg, failed := s.Failed[id]; failed {
+			parts = append(parts, fmt.Sprintf("run %d failed: %s", s.Run, msg))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " — " + strings.Join(parts, "; ")
 }
 
 func (st *SelfTester) scenario(ctx context.Context, ch *challenges.Challenge, name string, script []byte, wantFull bool, run int, seed int64) (s Scenario) {
@@ -190,7 +217,12 @@ func (st *SelfTester) scenario(ctx context.Context, ch *challenges.Challenge, na
 	for _, c := range res.Checks {
 		if c.Passed {
 			s.Passed = append(s.Passed, c.ID)
+			continue
 		}
+		if s.Failed == nil {
+			s.Failed = map[string]string{}
+		}
+		s.Failed[c.ID] = c.Message
 	}
 	s.OK = res.FullMarks() == wantFull
 	return s
