@@ -238,16 +238,20 @@ func BenchmarkTerminal(b *testing.B) {
 	// alternate, so both see the same machine load.
 	for _, kind := range []string{"readline", "cat"} {
 		b.Run("echo-"+kind, func(b *testing.B) {
+			// Percentiles over the keystrokes of every iteration (each a
+			// fresh pair of terminals), not of the last iteration alone.
+			var dr, do []time.Duration
 			for i := 0; b.Loop(); i++ {
 				raw, ops := rawTerm(b, e, sb), wsTerm(b, e, sb, fmt.Sprintf("%s%d", kind, i))
-				var dr, do []time.Duration
+				var r, o []time.Duration
 				if kind == "cat" {
-					dr, do = echoLoop(b, raw, ops)
+					r, o = echoLoop(b, raw, ops)
 				} else {
-					dr, do = readlineLoop(b, raw, ops)
+					r, o = readlineLoop(b, raw, ops)
 				}
-				reportPair(b, dr, do)
+				dr, do = append(dr, r...), append(do, o...)
 			}
+			reportPair(b, dr, do)
 		})
 	}
 	// Throughput: raw, opsdojo (recording on, as deployed) and opsdojo

@@ -144,8 +144,10 @@ func Dial(ctx context.Context, rawURL, ticket string, opts Options) (*Conn, erro
 
 // reader is the connection's only reader.
 func (c *Conn) reader() {
-	defer close(c.done)
+	// done closes before out: a Read that finds out closed must find Err
+	// set (defers run last-first).
 	defer close(c.out)
+	defer close(c.done)
 	for {
 		mt, data, err := c.ws.ReadMessage()
 		if err != nil {

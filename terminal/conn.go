@@ -37,6 +37,15 @@ type WSConn interface {
 
 // attachment is the link between a session and one connection's writer.
 type attachment struct {
+	// direct, when set, writes a chunk straight to the socket if nothing
+	// is queued and the writer is idle (false: use the queue). It saves
+	// the hand-off to the writer goroutine on the interactive path
+	// (keystroke echo) without reordering: pending counts chunks queued
+	// and not yet written.
+	direct  func(b []byte) bool
+	pending atomic.Int64
+	put     func(*[]byte)
+
 	out    chan *[]byte  // output chunks, owned by the receiver
 	events chan []byte   // JSON events
 	gone   chan struct{} // closed when the connection stopped taking output
@@ -58,12 +67,19 @@ func newAttachment() *attachment {
 // output hands chunk to the writer, waiting while its queue is full
 // (backpressure). It returns false when the connection is gone.
 func (a *attachment) output(chunk *[]byte) bool {
+	if a.direct != nil && a.pending.Load() == 0 && a.direct(*chunk) {
+		a.put(chunk)
+		return true
+	}
+	a.pending.Add(1)
 	select {
 	case a.out <- chunk:
 		return true
 	case <-a.gone:
+		a.pending.Add(-1)
 		return false
 	case <-a.fin:
+		a.pending.Add(-1)
 		return false
 	}
 }
@@ -97,6 +113,8 @@ type Conn struct {
 	size  Size
 	log   *slog.Logger
 
+	wmu       sync.Mutex  // serialises data frames (writer goroutine, direct writes)
+	live      atomic.Bool // hello and replay are out: direct writes allowed
 	closing   atomic.Bool
 	closeOnce sync.Once
 	stop      chan struct{} // closed when the connection is ending
@@ -109,10 +127,41 @@ func (h *Hub) NewConn(ws WSConn, g Grant, size Size) *Conn {
 	if !size.Valid() {
 		size = Size{DefaultCols, DefaultRows}
 	}
-	return &Conn{
+	c := &Conn{
 		hub: h, ws: ws, grant: g, size: size, stop: make(chan struct{}), a: newAttachment(),
 		log: h.log.With("sandbox", shortID(g.SandboxID), "term", g.Term, "attempt", g.AttemptID),
 	}
+	c.a.direct, c.a.put = c.directWrite, h.putChunk
+	return c
+}
+
+// directWrite writes b from the session's pump when the writer is idle
+// and nothing is queued; false sends b through the queue instead. A slow
+// client makes the pump wait here, which slows the shell: the same
+// backpressure as a full queue.
+func (c *Conn) directWrite(b []byte) bool {
+	if !c.live.Load() || c.closing.Load() {
+		return false
+	}
+	select {
+	case <-c.a.fin:
+		return false
+	default:
+	}
+	if !c.wmu.TryLock() {
+		return false
+	}
+	defer c.wmu.Unlock()
+	if c.a.pending.Load() != 0 {
+		return false
+	}
+	_ = c.ws.SetWriteDeadline(time.Now().Add(WriteWait))
+	if err := c.ws.WriteMessage(binaryMessage, b); err != nil {
+		c.log.Debug("websocket write failed", "err", err)
+		c.closing.Store(true)
+		_ = c.ws.SetReadDeadline(time.Now()) // stop the reader
+	}
+	return true
 }
 
 // Reject closes ws with code and reason (for a failed ticket, say) and
@@ -195,6 +244,7 @@ func (c *Conn) Run(ctx context.Context) {
 		}
 	}
 	c.log.Debug("terminal attached", "resumed", resumed)
+	c.live.Store(true)
 	wg.Add(1)
 	go func() { defer wg.Done(); c.writer() }()
 	c.reader(ctx, s)
@@ -211,6 +261,8 @@ func (c *Conn) drain() {
 }
 
 func (c *Conn) write(mt int, b []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
 	_ = c.ws.SetWriteDeadline(time.Now().Add(WriteWait))
 	if err := c.ws.WriteMessage(mt, b); err != nil {
 		return fmt.Errorf("websocket write: %w", err)
@@ -232,6 +284,7 @@ func (c *Conn) writer() {
 		case ch := <-c.a.out:
 			err := c.write(binaryMessage, *ch)
 			c.hub.putChunk(ch)
+			c.a.pending.Add(-1)
 			if err != nil {
 				fail(err)
 				return
@@ -262,6 +315,7 @@ func (c *Conn) flushFinal() {
 		case ch := <-c.a.out:
 			err := c.write(binaryMessage, *ch)
 			c.hub.putChunk(ch)
+			c.a.pending.Add(-1)
 			if err != nil {
 				c.closeWith(c.a.finCode, c.a.finMsg)
 				return
@@ -281,17 +335,26 @@ func (c *Conn) flushFinal() {
 // reader is the connection's only reader: input and control messages,
 // rate-limited and size-limited.
 func (c *Conn) reader(ctx context.Context, s *session) {
-	extend := func() {
-		if !c.closing.Load() {
-			_ = c.ws.SetReadDeadline(time.Now().Add(PongWait))
+	// The read deadline moves on with every message, but at most once per
+	// deadlineStep: resetting it costs a timer update, and keystrokes come
+	// far more often than that.
+	const deadlineStep = time.Second
+	var extended time.Time
+	extend := func(now time.Time) {
+		if !c.closing.Load() && now.Sub(extended) >= deadlineStep {
+			extended = now
+			_ = c.ws.SetReadDeadline(now.Add(PongWait))
 		}
 	}
-	extend()
-	c.ws.SetPongHandler(func(string) error { extend(); return nil })
+	extend(time.Now())
+	c.ws.SetPongHandler(func(string) error { extend(time.Now()); return nil })
 	now := time.Now()
 	msgs := newBucket(MessageRate, MessageBurst, now)
 	bytes := newBucket(InputRate, InputBurst, now)
 	bad := 0
+	// One buffer for every frame: input is copied on by the pty write and
+	// the recording before the next frame is read.
+	var frame bytesBuffer
 	for {
 		mt, r, err := c.ws.NextReader()
 		if err != nil {
@@ -300,7 +363,7 @@ func (c *Conn) reader(ctx context.Context, s *session) {
 			}
 			return
 		}
-		data, err := io.ReadAll(io.LimitReader(r, MaxFrameBytes+1))
+		data, err := frame.readFrom(r, MaxFrameBytes+1)
 		if err != nil {
 			return
 		}
@@ -309,10 +372,11 @@ func (c *Conn) reader(ctx context.Context, s *session) {
 			c.closeWith(CloseTooBig, fmt.Sprintf("message larger than %d bytes; send input in smaller chunks", MaxFrameBytes))
 			return
 		}
-		extend()
-		wait := msgs.take(1, time.Now())
+		now := time.Now()
+		extend(now)
+		wait := msgs.take(1, now)
 		if mt == binaryMessage {
-			wait = max(wait, bytes.take(float64(len(data)), time.Now()))
+			wait = max(wait, bytes.take(float64(len(data)), now))
 		}
 		if wait > 0 && !c.sleep(wait) {
 			return
@@ -337,6 +401,35 @@ func (c *Conn) reader(ctx context.Context, s *session) {
 			}
 		}
 	}
+}
+
+// bytesBuffer reads whole websocket messages into one reused buffer.
+type bytesBuffer struct{ b []byte }
+
+// readFrom reads r to its end, or to limit bytes, and returns what it read;
+// the result is valid until the next call.
+func (f *bytesBuffer) readFrom(r io.Reader, limit int) ([]byte, error) {
+	if cap(f.b) > 64<<10 {
+		f.b = nil // a connection that once sent a big frame does not keep its buffer
+	}
+	if f.b == nil {
+		f.b = make([]byte, 0, 512)
+	}
+	f.b = f.b[:0]
+	for len(f.b) < limit {
+		if len(f.b) == cap(f.b) {
+			f.b = append(f.b, 0)[:len(f.b)]
+		}
+		n, err := r.Read(f.b[len(f.b):min(cap(f.b), limit)])
+		f.b = f.b[:len(f.b)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return f.b, nil
 }
 
 // control handles one JSON control message; it returns an error message

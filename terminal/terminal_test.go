@@ -3,8 +3,10 @@ package terminal
 import (
 	"bytes"
 	"errors"
+	"io"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 )
 
@@ -136,5 +138,44 @@ func TestSizeAndReasons(t *testing.T) {
 	b := formatClose(4001, "x")
 	if b[0] != 0x0f || b[1] != 0xa1 || string(b[2:]) != "x" {
 		t.Fatalf("formatClose = %v", b)
+	}
+}
+
+func TestFrameBufferReadFrom(t *testing.T) {
+	big := strings.Repeat("p", 100<<10)
+	tests := []struct {
+		name    string
+		r       io.Reader
+		limit   int
+		want    string
+		wantErr bool
+	}{
+		{"one keystroke", strings.NewReader("x"), 16, "x", false},
+		{"empty frame", strings.NewReader(""), 16, "", false},
+		{"read a byte at a time", iotest.OneByteReader(strings.NewReader("hello world")), 16, "hello world", false},
+		{"exactly the limit", strings.NewReader("0123456789"), 10, "0123456789", false},
+		{"over the limit stops at limit", strings.NewReader("0123456789abc"), 10, "0123456789", false},
+		{"a big frame", strings.NewReader(big), len(big) + 1, big, false},
+		{"reader error", iotest.ErrReader(errors.New("boom")), 16, "", true},
+		{"data then error", io.MultiReader(strings.NewReader("ab"), iotest.ErrReader(errors.New("boom"))), 16, "", true},
+	}
+	var f bytesBuffer
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := f.readFrom(tt.r, tt.limit)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, want error %v", err, tt.wantErr)
+			}
+			if !tt.wantErr && string(got) != tt.want {
+				t.Fatalf("read %d bytes %.20q…, want %d bytes %.20q…", len(got), got, len(tt.want), tt.want)
+			}
+		})
+	}
+	// After a big frame the buffer is not kept.
+	if _, err := f.readFrom(strings.NewReader(big), len(big)+1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.readFrom(strings.NewReader("x"), 16); err != nil || cap(f.b) > 64<<10 {
+		t.Fatalf("buffer of %d bytes kept after a big frame (err %v)", cap(f.b), err)
 	}
 }
