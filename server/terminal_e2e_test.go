@@ -280,3 +280,28 @@ func waitEvent(t testing.TB, c *termclient.Conn, typ, text string) termclient.Ev
 
 var _ = errors.New
 var _ = context.Background
+
+// TestTerminalFirstConnectFromPool: a pool sandbox's pre-spawned shell has
+// printed its prompt before anyone connects. The first window shows that
+// prompt and is not told it reconnected; a later window is.
+func TestTerminalFirstConnectFromPool(t *testing.T) {
+	e := newTermEnv(t, envOptions{grace: 10 * time.Second, pool: 1, prespawn: true})
+	if err := e.mgr.FillPool(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	sb := e.newSandbox(t)
+	c := e.dial(t, e.ctx, sb, "1", termclient.Options{Cols: 100, Rows: 30})
+	expect(t, c, prompt)
+	if h := c.Hello(); h == nil || *h.Resumed {
+		t.Fatalf("first hello = %+v, want resumed=false", h)
+	}
+	send(t, c, "stty size\n")
+	expect(t, c, "30 100")
+	_ = c.Close()
+
+	c2 := e.dial(t, e.ctx, sb, "1", termclient.Options{Cols: 100, Rows: 30})
+	expect(t, c2, "30 100")
+	if h := c2.Hello(); h == nil || !*h.Resumed {
+		t.Fatalf("hello after reconnect = %+v, want resumed=true", h)
+	}
+}

@@ -274,7 +274,7 @@ func (h *Hub) open(ctx context.Context, g Grant, size Size, a *attachment) (s *s
 		}
 		replay, resumed, ok := s.attach(a)
 		if ok {
-			if resumed && size != s.currentSize() {
+			if size != s.currentSize() {
 				s.resize(ctx, size)
 			}
 			return s, replay, resumed, nil
@@ -311,6 +311,7 @@ type session struct {
 	sb        *scrollback
 	size      Size
 	client    *attachment
+	attached  bool // a window has been attached (a later one resumes)
 	grace     *time.Timer
 	ended     bool
 	endCode   int    // close code for the client when terminated on purpose
@@ -368,8 +369,12 @@ func (s *session) attach(a *attachment) (replay []byte, resumed, ok bool) {
 		old.finish(CloseTakenOver, "this terminal was opened in another window", Event{Type: "status", State: "taken-over", Message: "This terminal was opened in another window."})
 	}
 	s.client = a
-	replay = s.sb.Bytes()
-	return replay, len(replay) > 0, true
+	// Resumed means a window was attached before. A fresh shell may
+	// already have printed its prompt (a pre-spawned pool shell): that is
+	// replayed too, but it is not a reconnect.
+	resumed = s.attached
+	s.attached = true
+	return s.sb.Bytes(), resumed, true
 }
 
 // detach is called by a's connection when it ends; the shell waits Grace for

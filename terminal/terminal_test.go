@@ -179,3 +179,18 @@ func TestFrameBufferReadFrom(t *testing.T) {
 		t.Fatalf("buffer of %d bytes kept after a big frame (err %v)", cap(f.b), err)
 	}
 }
+
+// TestAttachResumed: a window is told it resumed a shell only when a
+// window was attached to that shell before, not merely because the shell
+// already printed something (a pre-spawned pool shell's prompt).
+func TestAttachResumed(t *testing.T) {
+	h := NewHub(nil, Config{})
+	s := h.newSession(sessionKey{"sb1", "1"}, "a1", Size{DefaultCols, DefaultRows})
+	s.sb.Write([]byte("candidate@sandbox:~$ "))
+	for i, want := range []bool{false, true, true} {
+		replay, resumed, ok := s.attach(newAttachment())
+		if !ok || resumed != want || string(replay) != "candidate@sandbox:~$ " {
+			t.Fatalf("attach %d: replay %q, resumed %v, ok %v; want the prompt, resumed %v", i+1, replay, resumed, ok, want)
+		}
+	}
+}
