@@ -222,7 +222,16 @@ func (m *Manager) killMarked(ctx context.Context, id, user, marker string) {
 	res, err := m.exec(ctx, id, []string{"sh", "-c", killScript, "sh", marker}, execParams{
 		user: user, timeout: killTimeout, maxOutput: 4096, noKill: true,
 	})
-	if err != nil || res.ExitCode != 0 {
-		m.log.Warn("kill of exec processes failed", "id", shortID(id), "user", user, "err", err, "exit", res.ExitCode)
+	if err == nil && res.ExitCode == 0 {
+		return
 	}
+	// A sandbox being removed takes its processes with it: not a failure.
+	m.mu.Lock()
+	gone := m.findLocked(id) == nil
+	m.mu.Unlock()
+	if gone || errors.Is(err, ErrNotFound) {
+		m.log.Debug("exec processes not killed: the sandbox is gone", "id", shortID(id), "err", err)
+		return
+	}
+	m.log.Warn("kill of exec processes failed", "id", shortID(id), "user", user, "err", err, "exit", res.ExitCode)
 }

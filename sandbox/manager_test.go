@@ -6,7 +6,9 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -241,5 +243,57 @@ func TestAttach(t *testing.T) {
 	res := run(t, ctx, m, sb.ID, "root", "pgrep -c -f 'sleep 100[0]' || true", 5*time.Second)
 	if strings.TrimSpace(string(res.Stdout)) != "0" {
 		t.Fatalf("setsid process outlived the terminal: %q", res.Stdout)
+	}
+}
+
+// warnRecorder keeps the messages of Warn and Error records.
+type warnRecorder struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (w *warnRecorder) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
+func (w *warnRecorder) Handle(_ context.Context, r slog.Record) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.msgs = append(w.msgs, r.Message)
+	return nil
+}
+func (w *warnRecorder) WithAttrs([]slog.Attr) slog.Handler { return w }
+func (w *warnRecorder) WithGroup(string) slog.Handler      { return w }
+
+// TestTerminalCloseAfterRemove: a terminal whose sandbox was removed under
+// it closes without error and without a warning (its processes went with
+// the container).
+func TestTerminalCloseAfterRemove(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := sandboxtest.Context(t, testTimeout)
+	warns := &warnRecorder{}
+	m, err := NewManager(e.cli, e.config(), slog.New(warns), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Close(context.Background()) })
+	sb := mustCreate(t, ctx, m, Spec{Image: e.image})
+	term, err := m.Attach(ctx, sb.ID, AttachOptions{Cols: 80, Rows: 24})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := newCollector(term)
+	_, _ = term.Write([]byte("echo ready-$((1+1))\n"))
+	if !out.waitFor("ready-2", 10*time.Second) {
+		t.Fatalf("terminal output: %q", out.String())
+	}
+	if err := m.Remove(ctx, sb.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := term.Close(); err != nil {
+		t.Fatalf("close after remove: %v", err)
+	}
+	warns.mu.Lock()
+	defer warns.mu.Unlock()
+	if len(warns.msgs) > 0 {
+		t.Fatalf("warnings after closing a terminal of a removed sandbox: %q", warns.msgs)
 	}
 }
