@@ -77,7 +77,7 @@ const (
 // AllowedCapabilities are the Linux capabilities a challenge may add back
 // (every sandbox drops ALL). Anything else (SYS_ADMIN, NET_ADMIN, SYS_PTRACE…)
 // would weaken the sandbox for every attempt.
-var AllowedCapabilities = []string{"AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "NET_BIND_SERVICE", "NET_RAW", "SETGID", "SETUID"}
+var AllowedCapabilities = []string{"AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "NET_BIND_SERVICE", "NET_RAW", "SETGID", "SETUID", "SYS_CHROOT"}
 
 // Spec is challenge.yaml as written. Paths of files in the challenge
 // (setup, run, starter, solution, wrong_fixes) are relative to the YAML;
@@ -105,7 +105,7 @@ type Sandbox struct {
 	User         string            `yaml:"user,omitempty" jsonschema:"pattern=^[a-z_][a-z0-9_-]*$" jsonschema_description:"candidate shell user (default candidate)"`
 	Resources    Resources         `yaml:"resources,omitempty"`
 	Network      string            `yaml:"network,omitempty" jsonschema:"enum=none,enum=isolated" jsonschema_description:"none (default) or isolated (internal network, no route out)"`
-	Capabilities []string          `yaml:"capabilities,omitempty" jsonschema:"uniqueItems=true,enum=AUDIT_WRITE,enum=CHOWN,enum=DAC_OVERRIDE,enum=FOWNER,enum=FSETID,enum=KILL,enum=NET_BIND_SERVICE,enum=NET_RAW,enum=SETGID,enum=SETUID" jsonschema_description:"capabilities added back after dropping ALL"`
+	Capabilities []string          `yaml:"capabilities,omitempty" jsonschema:"uniqueItems=true,enum=AUDIT_WRITE,enum=CHOWN,enum=DAC_OVERRIDE,enum=FOWNER,enum=FSETID,enum=KILL,enum=NET_BIND_SERVICE,enum=NET_RAW,enum=SETGID,enum=SETUID,enum=SYS_CHROOT" jsonschema_description:"capabilities added back after dropping ALL"`
 	Setup        string            `yaml:"setup,omitempty" jsonschema_description:"bash script run as root before the candidate connects (required for troubleshoot)"`
 	Env          map[string]string `yaml:"env,omitempty" jsonschema_description:"environment of the candidate shell, setup, checks and solution"`
 }

@@ -13,6 +13,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -22,14 +23,18 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	fws "github.com/gofiber/contrib/websocket"
+	"github.com/gofiber/fiber/v2"
 	"github.com/gorilla/websocket"
 
 	"github.com/opsdojo/opsdojo/recording"
 	"github.com/opsdojo/opsdojo/sandbox"
 	"github.com/opsdojo/opsdojo/termclient"
+	"github.com/opsdojo/opsdojo/terminal"
 )
 
 const (
@@ -454,4 +459,46 @@ func TestHelperIdleClients(t *testing.T) {
 	for _, c := range conns {
 		_ = c.Close()
 	}
+}
+
+// BenchmarkTerminalWebsocketFloor: what any websocket terminal adds to a
+// keystroke here. A bare Fiber websocket echo (the library and buffer sizes
+// of the terminal endpoint, nothing of opsdojo's), client in the same
+// process as in BenchmarkTerminal, with the process idle for 200 µs before
+// each keystroke as it is while Docker round-trips the real one.
+func BenchmarkTerminalWebsocketFloor(b *testing.B) {
+	app := fiber.New(fiber.Config{DisableStartupMessage: true})
+	app.Get("/echo", fws.New(func(c *fws.Conn) {
+		for {
+			mt, data, err := c.ReadMessage()
+			if err != nil {
+				return
+			}
+			if err := c.WriteMessage(mt, data); err != nil {
+				return
+			}
+		}
+	}, fws.Config{ReadBufferSize: 4 << 10, WriteBufferSize: terminal.OutputChunkBytes, WriteBufferPool: &sync.Pool{}}))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	go func() { _ = app.Listener(ln) }()
+	b.Cleanup(func() { _ = app.Shutdown() })
+	ws, _, err := websocket.DefaultDialer.Dial("ws://"+ln.Addr().String()+"/echo", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = ws.Close() })
+	c := &syncWS{ws: ws}
+	buf, key := make([]byte, 64), []byte{'x'}
+	var ds []time.Duration
+	for b.Loop() {
+		for range benchKeystrokes {
+			time.Sleep(200 * time.Microsecond)
+			var acc []byte
+			ds = append(ds, keystroke(b, c, key, key, buf, &acc))
+		}
+	}
+	reportLatency(b, ds)
 }
