@@ -3,10 +3,14 @@ package sandbox
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
 
 	"github.com/opsdojo/opsdojo/sandbox/sandboxtest"
 )
@@ -218,4 +222,32 @@ func TestDriftRejected(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = m.removeContainer(context.Background(), id, "", nil)
+}
+
+// TestCreateCancelledLeavesNothing: a Create whose context ends at any
+// moment (while the daemon creates, starts or checks the container) leaves
+// no container behind, not even one the daemon finished creating after the
+// request was abandoned.
+func TestCreateCancelledLeavesNothing(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := sandboxtest.Context(t, testTimeout)
+	m := newManager(t, e, e.config(), nil)
+	for i := range 16 {
+		cctx, cancel := context.WithTimeout(ctx, time.Duration(i)*15*time.Millisecond)
+		sb, err := m.Create(cctx, Spec{Image: e.image, AttemptID: fmt.Sprintf("cancel-%d", i)})
+		cancel()
+		if err == nil {
+			if err := m.Remove(ctx, sb.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	list, err := e.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", LabelInstance+"="+e.inst))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range list {
+		t.Errorf("left behind: %s %s (%s)", c.ID[:12], c.Names, c.State)
+	}
 }

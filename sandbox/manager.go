@@ -337,8 +337,20 @@ func (m *Manager) createContainer(ctx context.Context, s Spec, name string, labe
 	fail := func(e error) (string, string, error) {
 		cctx, cancel := m.cleanupCtx(ctx)
 		defer cancel()
-		if id != "" {
+		switch {
+		case id != "":
 			_ = m.cli.ContainerRemove(cctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true})
+		case ctx.Err() != nil:
+			// The request was abandoned, but the daemon may have created
+			// the container anyway: remove it by its (random) name, or it
+			// would wait in "Created" for the next Reconcile. The daemon may
+			// still be creating it, so look a few times.
+			for range 5 {
+				if err := m.cli.ContainerRemove(cctx, name, container.RemoveOptions{Force: true, RemoveVolumes: true}); err == nil || !errdefs.IsNotFound(err) {
+					break
+				}
+				time.Sleep(200 * time.Millisecond)
+			}
 		}
 		if netName != "" {
 			_ = m.cli.NetworkRemove(cctx, netName)
