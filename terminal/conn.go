@@ -35,6 +35,11 @@ type WSConn interface {
 	Close() error
 }
 
+// directMax is the largest output chunk written straight from the pump:
+// what a keystroke's echo or a prompt produces. Bulk output goes through
+// the writer goroutine, so reading the shell and writing the socket overlap.
+const directMax = smallRead / 2
+
 // attachment is the link between a session and one connection's writer.
 type attachment struct {
 	// direct, when set, writes a chunk straight to the socket if nothing
@@ -67,7 +72,7 @@ func newAttachment() *attachment {
 // output hands chunk to the writer, waiting while its queue is full
 // (backpressure). It returns false when the connection is gone.
 func (a *attachment) output(chunk *[]byte) bool {
-	if a.direct != nil && a.pending.Load() == 0 && a.direct(*chunk) {
+	if a.direct != nil && len(*chunk) <= directMax && a.pending.Load() == 0 && a.direct(*chunk) {
 		a.put(chunk)
 		return true
 	}
