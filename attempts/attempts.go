@@ -47,7 +47,7 @@ type Store interface {
 type Sandboxes interface {
 	Create(ctx context.Context, s sandbox.Spec) (*sandbox.Sandbox, error)
 	Remove(ctx context.Context, id string) error
-	Reconcile(ctx context.Context, live func(attemptID string) bool) (sandbox.ReconcileReport, error)
+	Reconcile(ctx context.Context, live func(attemptID string) (sandbox.Adoption, bool)) (sandbox.ReconcileReport, error)
 	Touch(id string)
 }
 
@@ -409,11 +409,24 @@ func (s *Service) Reconcile(ctx context.Context) (sandbox.ReconcileReport, error
 	if err != nil {
 		return sandbox.ReconcileReport{}, err
 	}
-	ids := map[string]bool{}
-	for _, a := range live {
-		ids[a.ID] = true
+	byID := map[string]*store.Attempt{}
+	for i := range live {
+		byID[live[i].ID] = &live[i]
 	}
-	return s.sb.Reconcile(ctx, func(attemptID string) bool { return ids[attemptID] })
+	return s.sb.Reconcile(ctx, func(attemptID string) (sandbox.Adoption, bool) {
+		a, ok := byID[attemptID]
+		if !ok {
+			return sandbox.Adoption{}, false
+		}
+		// The environment the sandbox was created with (a pool container
+		// only got it through its execs, which a restart forgets).
+		ch, err := s.challengeFor(a)
+		if err != nil {
+			s.log.Warn("adopting a sandbox without its challenge's environment", "attempt", a.ID, "err", err)
+			return sandbox.Adoption{}, true
+		}
+		return sandbox.Adoption{Env: grader.SandboxSpec(ch, a.Seed).Env}, true
+	})
 }
 
 func (s *Service) audit(ctx context.Context, actor, action, attemptID, detail string) {

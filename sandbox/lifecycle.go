@@ -153,11 +153,20 @@ func walkUsage(dir string, limit int64) (bytes, inodes int64, err error) {
 	return bytes, inodes, err
 }
 
+// Adoption is what the caller knows of a live attempt's sandbox that the
+// container itself may not record.
+type Adoption struct {
+	// Env is the Spec.Env the sandbox was created with. A container handed
+	// out from the warm pool was started before its attempt existed, so its
+	// own environment lacks it; nil keeps the container's environment.
+	Env map[string]string
+}
+
 // Reconcile looks at every managed container of this instance at start-up:
 // those whose attempt live says is still live (and within their TTL) are
 // adopted, the rest (ended attempts, old pool containers, stale probes) are
 // removed, and so are managed networks no container uses.
-func (m *Manager) Reconcile(ctx context.Context, live func(attemptID string) bool) (ReconcileReport, error) {
+func (m *Manager) Reconcile(ctx context.Context, live func(attemptID string) (Adoption, bool)) (ReconcileReport, error) {
 	var rep ReconcileReport
 	cs, err := m.listManaged(ctx)
 	if err != nil {
@@ -180,8 +189,11 @@ func (m *Manager) Reconcile(ctx context.Context, live func(attemptID string) boo
 			continue
 		}
 		sb := sandboxFromLabels(c.ID, c.Names, c.Image, c.Labels)
-		keep := c.Labels[LabelProbe] == "" && sb.AttemptID != "" && c.State == "running" &&
-			now.Before(sb.Expires) && live != nil && live(sb.AttemptID)
+		var adopt Adoption
+		keep := c.Labels[LabelProbe] == "" && sb.AttemptID != "" && c.State == "running" && now.Before(sb.Expires) && live != nil
+		if keep {
+			adopt, keep = live(sb.AttemptID)
+		}
 		if !keep {
 			if err := m.removeContainer(ctx, c.ID, c.Labels[LabelNetwork], nil); err != nil {
 				rep.Errors = append(rep.Errors, err)
@@ -204,6 +216,9 @@ func (m *Manager) Reconcile(ctx context.Context, live func(attemptID string) boo
 					}
 				}
 			}
+		}
+		if adopt.Env != nil {
+			rec.env = envList(adopt.Env)
 		}
 		m.mu.Lock()
 		m.boxes[c.ID] = rec

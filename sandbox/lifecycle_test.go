@@ -68,7 +68,12 @@ func TestReconcile(t *testing.T) {
 	// Simulate a crash: a new Manager on the same instance, no Close.
 	cfg.Pools = nil
 	second := newManager(t, e, cfg, nil)
-	rep, err := second.Reconcile(ctx, func(a string) bool { return strings.HasPrefix(a, "live") })
+	rep, err := second.Reconcile(ctx, func(a string) (Adoption, bool) {
+		if a == "live-pooled" {
+			return Adoption{Env: map[string]string{"POOL_K": "pv"}}, true
+		}
+		return Adoption{}, strings.HasPrefix(a, "live")
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,6 +95,12 @@ func TestReconcile(t *testing.T) {
 	res := run(t, ctx, second, live2.ID, "", "echo $K", 5*time.Second)
 	if string(res.Stdout) != "v\n" {
 		t.Fatalf("adopted env: %q", res.Stdout)
+	}
+	// A pool container never had its attempt's environment in its own
+	// config: the caller's Adoption gives it back.
+	res = run(t, ctx, second, live.ID, "", "echo $POOL_K", 5*time.Second)
+	if string(res.Stdout) != "pv\n" {
+		t.Fatalf("adopted pool sandbox env: %q", res.Stdout)
 	}
 	if _, err := e.cli.NetworkInspect(ctx, iso.Network, networkInspectOpts()); err == nil {
 		t.Fatalf("network %s of removed isolated sandbox still exists", iso.Network)
