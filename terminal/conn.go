@@ -359,7 +359,7 @@ func (c *Conn) reader(ctx context.Context, s *session) {
 	bad := 0
 	// One buffer for every frame: input is copied on by the pty write and
 	// the recording before the next frame is read.
-	var frame bytesBuffer
+	var frame frameBuffer
 	for {
 		mt, r, err := c.ws.NextReader()
 		if err != nil {
@@ -408,12 +408,12 @@ func (c *Conn) reader(ctx context.Context, s *session) {
 	}
 }
 
-// bytesBuffer reads whole websocket messages into one reused buffer.
-type bytesBuffer struct{ b []byte }
+// frameBuffer reads whole websocket messages into one reused buffer.
+type frameBuffer struct{ b []byte }
 
 // readFrom reads r to its end, or to limit bytes, and returns what it read;
 // the result is valid until the next call.
-func (f *bytesBuffer) readFrom(r io.Reader, limit int) ([]byte, error) {
+func (f *frameBuffer) readFrom(r io.Reader, limit int) ([]byte, error) {
 	if cap(f.b) > 64<<10 {
 		f.b = nil // a connection that once sent a big frame does not keep its buffer
 	}

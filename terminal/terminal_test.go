@@ -159,7 +159,7 @@ func TestFrameBufferReadFrom(t *testing.T) {
 		{"reader error", iotest.ErrReader(errors.New("boom")), 16, "", true},
 		{"data then error", io.MultiReader(strings.NewReader("ab"), iotest.ErrReader(errors.New("boom"))), 16, "", true},
 	}
-	var f bytesBuffer
+	var f frameBuffer
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := f.readFrom(tt.r, tt.limit)
