@@ -117,6 +117,10 @@ func TestBrowserPracticeFlow(t *testing.T) {
 		st, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify({n: (window.opsdojoTerminals||[]).length, state: window.opsdojoTerminals && window.opsdojoTerminals[0] && window.opsdojoTerminals[0].list[0] && window.opsdojoTerminals[0].list[0].state, status: (document.querySelector(".od-status")||{}).textContent, html: document.getElementById("terminal").innerHTML.slice(0, 400)})`))
 		t.Fatalf("terminal never opened: %v; %s", err, st)
 	}
+	// A first window on a (pool, pre-spawned) shell is not a reconnect.
+	if s := textOf(t, ctx, ".od-status"); s != "Connected." {
+		t.Fatalf("terminal status on first connect %q, want %q", s, "Connected.")
+	}
 	steps(t, ctx, "terminal",
 		waitJS(`window.opsdojoTerminals && window.opsdojoTerminals[0] && window.opsdojoTerminals[0].list[0] && window.opsdojoTerminals[0].list[0].state === "connected"`, 60*time.Second),
 		chromedp.Focus(chromedp.CSS(".xterm-helper-textarea")),
