@@ -47,9 +47,8 @@ type attachment struct {
 	// the hand-off to the writer goroutine on the interactive path
 	// (keystroke echo) without reordering: pending counts chunks queued
 	// and not yet written.
-	direct  func(b []byte) bool
+	direct  func(chunk *[]byte) bool // on true the chunk is written and given back
 	pending atomic.Int64
-	put     func(*[]byte)
 
 	out    chan *[]byte  // output chunks, owned by the receiver
 	events chan []byte   // JSON events
@@ -72,8 +71,7 @@ func newAttachment() *attachment {
 // output hands chunk to the writer, waiting while its queue is full
 // (backpressure). It returns false when the connection is gone.
 func (a *attachment) output(chunk *[]byte) bool {
-	if a.direct != nil && len(*chunk) <= directMax && a.pending.Load() == 0 && a.direct(*chunk) {
-		a.put(chunk)
+	if a.direct != nil && len(*chunk) <= directMax && a.pending.Load() == 0 && a.direct(chunk) {
 		return true
 	}
 	a.pending.Add(1)
@@ -136,15 +134,15 @@ func (h *Hub) NewConn(ws WSConn, g Grant, size Size) *Conn {
 		hub: h, ws: ws, grant: g, size: size, stop: make(chan struct{}), a: newAttachment(),
 		log: h.log.With("sandbox", shortID(g.SandboxID), "term", g.Term, "attempt", g.AttemptID),
 	}
-	c.a.direct, c.a.put = c.directWrite, h.putChunk
+	c.a.direct = c.directWrite
 	return c
 }
 
-// directWrite writes b from the session's pump when the writer is idle
-// and nothing is queued; false sends b through the queue instead. A slow
+// directWrite writes chunk from the session's pump when the writer is idle
+// and nothing is queued; false sends it through the queue instead. A slow
 // client makes the pump wait here, which slows the shell: the same
 // backpressure as a full queue.
-func (c *Conn) directWrite(b []byte) bool {
+func (c *Conn) directWrite(chunk *[]byte) bool {
 	if !c.live.Load() || c.closing.Load() {
 		return false
 	}
@@ -160,12 +158,10 @@ func (c *Conn) directWrite(b []byte) bool {
 	if c.a.pending.Load() != 0 {
 		return false
 	}
-	_ = c.ws.SetWriteDeadline(time.Now().Add(WriteWait))
-	if err := c.ws.WriteMessage(binaryMessage, b); err != nil {
-		c.log.Debug("websocket write failed", "err", err)
-		c.closing.Store(true)
-		_ = c.ws.SetReadDeadline(time.Now()) // stop the reader
+	if err := c.writeLocked(binaryMessage, *chunk); err != nil {
+		c.writeFailed(err)
 	}
+	c.hub.putChunk(chunk)
 	return true
 }
 
@@ -268,6 +264,11 @@ func (c *Conn) drain() {
 func (c *Conn) write(mt int, b []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	return c.writeLocked(mt, b)
+}
+
+// writeLocked writes one frame; the caller holds wmu.
+func (c *Conn) writeLocked(mt int, b []byte) error {
 	_ = c.ws.SetWriteDeadline(time.Now().Add(WriteWait))
 	if err := c.ws.WriteMessage(mt, b); err != nil {
 		return fmt.Errorf("websocket write: %w", err)
@@ -275,33 +276,41 @@ func (c *Conn) write(mt int, b []byte) error {
 	return nil
 }
 
+// writeChunk writes a queued output chunk and gives it back to the pool.
+func (c *Conn) writeChunk(ch *[]byte) error {
+	err := c.write(binaryMessage, *ch)
+	c.hub.putChunk(ch)
+	c.a.pending.Add(-1)
+	return err
+}
+
+// writeFailed ends the connection after a failed write: the reader stops,
+// and the shell waits for a reconnect.
+func (c *Conn) writeFailed(err error) {
+	c.log.Debug("websocket write failed", "err", err)
+	c.closing.Store(true)
+	_ = c.ws.SetReadDeadline(time.Now()) // stop the reader
+}
+
 // writer is the connection's only writer of data frames.
 func (c *Conn) writer() {
 	ping := time.NewTicker(PingInterval)
 	defer ping.Stop()
-	fail := func(err error) {
-		c.log.Debug("websocket write failed", "err", err)
-		c.closing.Store(true)
-		_ = c.ws.SetReadDeadline(time.Now()) // stop the reader
-	}
 	for {
 		select {
 		case ch := <-c.a.out:
-			err := c.write(binaryMessage, *ch)
-			c.hub.putChunk(ch)
-			c.a.pending.Add(-1)
-			if err != nil {
-				fail(err)
+			if err := c.writeChunk(ch); err != nil {
+				c.writeFailed(err)
 				return
 			}
 		case ev := <-c.a.events:
 			if err := c.write(textMessage, ev); err != nil {
-				fail(err)
+				c.writeFailed(err)
 				return
 			}
 		case <-ping.C:
 			if err := c.ws.WriteControl(pingMessage, nil, time.Now().Add(WriteWait)); err != nil {
-				fail(err)
+				c.writeFailed(err)
 				return
 			}
 		case <-c.a.fin:
@@ -318,10 +327,7 @@ func (c *Conn) flushFinal() {
 	for {
 		select {
 		case ch := <-c.a.out:
-			err := c.write(binaryMessage, *ch)
-			c.hub.putChunk(ch)
-			c.a.pending.Add(-1)
-			if err != nil {
+			if err := c.writeChunk(ch); err != nil {
 				c.closeWith(c.a.finCode, c.a.finMsg)
 				return
 			}
