@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
+	"net/url"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -49,10 +51,45 @@ func (s *Server) handleHome(c *fiber.Ctx) error {
 
 func httpFS(f fs.FS) http.FileSystem { return http.FS(f) }
 
-// securityHeaders sets the headers every answer carries.
+// securityHeaders sets the headers every answer carries: a strict
+// Content-Security-Policy (see contentSecurityPolicy) and, when browsers
+// reach us over https, Strict-Transport-Security.
 func (s *Server) securityHeaders(c *fiber.Ctx) error {
 	c.Set("X-Content-Type-Options", "nosniff")
 	c.Set("X-Frame-Options", "DENY")
 	c.Set("Referrer-Policy", "same-origin")
+	c.Set("Content-Security-Policy", contentSecurityPolicy(s.cfg.PublicURL))
+	if strings.HasPrefix(s.cfg.PublicURL, "https://") {
+		// Only over https: on plain http the header is ignored, and sent
+		// from a host later moved to http it would lock browsers out.
+		c.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+	}
 	return c.Next()
+}
+
+// contentSecurityPolicy is the policy of every page. Scripts come only from
+// our own origin (the esbuild bundle and ui/static): no inline <script>, no
+// on* attributes, no eval — ui/templates are tested for it
+// (TestTemplatesHaveNoInlineScript), so an HTML injection cannot run code.
+// Websockets may reach only the public host (CSP3 browsers count ws/wss of
+// the same host as 'self'; older ones need it spelled out).
+//
+// Styles allow 'unsafe-inline' on purpose: xterm.js adds <style> elements
+// and style attributes at run time (its renderer sizes cells that way), so
+// a strict style-src breaks the terminal. What inline CSS could still do is
+// bounded by the rest of the policy: img-src, font-src (default-src) and
+// connect-src are 'self', so an injected style cannot load from or leak to
+// another origin; it can only restyle our own page.
+func contentSecurityPolicy(publicURL string) string {
+	connect := "'self'"
+	if u, err := url.Parse(publicURL); err == nil && u.Host != "" {
+		switch u.Scheme {
+		case "https":
+			connect += " wss://" + u.Host
+		case "http":
+			connect += " ws://" + u.Host
+		}
+	}
+	return "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
+		"connect-src " + connect + "; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
 }
