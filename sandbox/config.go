@@ -91,6 +91,10 @@ type Config struct {
 	PrespawnShell  bool // start a login shell after Create so Attach's first prompt is instant
 	ProbeImage     string
 	ReadonlyRootfs bool // strict mode: read-only rootfs, only tmpfs is writable (see docs/SANDBOX.md)
+
+	// Runtime is RuntimeRunc (default) or RuntimeRunsc (gVisor: a second wall
+	// between the candidate and the host kernel; see runtime.go).
+	Runtime string
 }
 
 func (c Config) withDefaults() Config {
@@ -140,6 +144,9 @@ func (c Config) withDefaults() Config {
 	setI(&c.MaxExecOutput, DefaultMaxExecOutput)
 	set64(&c.MaxCopyBytes, DefaultMaxCopyBytes)
 	setD(&c.ReapInterval, DefaultReapInterval)
+	if c.Runtime == "" {
+		c.Runtime = RuntimeRunc
+	}
 	for i := range c.Pools {
 		if c.Pools[i].User == "" {
 			c.Pools[i].User = DefaultUser
@@ -154,6 +161,9 @@ func (c Config) validate() error {
 	}
 	if c.LogMaxFiles < 1 {
 		return fmt.Errorf("sandbox config: log max files must be >= 1")
+	}
+	if c.Runtime != RuntimeRunc && c.Runtime != RuntimeRunsc {
+		return fmt.Errorf("sandbox config: runtime %q is not %q or %q", c.Runtime, RuntimeRunc, RuntimeRunsc)
 	}
 	for _, p := range c.Pools {
 		if p.Image == "" || p.Size < 0 {

@@ -86,7 +86,17 @@ func (e env) config() Config {
 		ExecTimeout:  20 * time.Second,
 		ReapInterval: 500 * time.Millisecond,
 		ProbeImage:   e.image,
+		Runtime:      testRuntime(),
 	}
+}
+
+// testRuntime is the sandbox runtime of Docker tests: OPSDOJO_TEST_RUNTIME
+// (runc or runsc; CI runs the adversarial suite under both), runc if unset.
+func testRuntime() string {
+	if rt := os.Getenv("OPSDOJO_TEST_RUNTIME"); rt != "" {
+		return rt
+	}
+	return RuntimeRunc
 }
 
 func newManager(t testing.TB, e env, cfg Config, now func() time.Time) *Manager {
