@@ -48,23 +48,31 @@ func (m *Manager) RunReaper(ctx context.Context) {
 	}
 }
 
-// Reap does one pass of RunReaper's checks and returns what it removed.
+// Reap does one pass of RunReaper's checks and returns what it removed or
+// hibernated. A held sandbox (Hold: being graded or frozen) is skipped. A
+// sandbox made with Spec.Hibernate is hibernated at its idle timeout or TTL,
+// never deleted; one past its TTL whose attempt still waits to be frozen
+// (SetKeep) is kept for up to HibernateConfig.FreezeWait.
 func (m *Manager) Reap(ctx context.Context) []Reaped {
 	now := m.now()
 	type item struct {
+		rec                 *record
 		id, attempt, reason string
 		disk                int64
 	}
 	var due, check []item
 	m.mu.Lock()
 	for id, rec := range m.boxes {
+		if rec.asleep || rec.holds > 0 {
+			continue
+		}
 		switch {
 		case now.After(rec.sb.Expires):
-			due = append(due, item{id: id, attempt: rec.sb.AttemptID, reason: ReasonTTL})
+			due = append(due, item{rec: rec, id: id, attempt: rec.sb.AttemptID, reason: ReasonTTL})
 		case rec.sb.IdleTimeout > 0 && now.Sub(rec.lastActive) > rec.sb.IdleTimeout:
-			due = append(due, item{id: id, attempt: rec.sb.AttemptID, reason: ReasonIdle})
+			due = append(due, item{rec: rec, id: id, attempt: rec.sb.AttemptID, reason: ReasonIdle})
 		case rec.sb.DiskMode == DiskWatchdog:
-			check = append(check, item{id: id, attempt: rec.sb.AttemptID, disk: rec.sb.Disk})
+			check = append(check, item{rec: rec, id: id, attempt: rec.sb.AttemptID, disk: rec.sb.Disk})
 		}
 	}
 	m.mu.Unlock()
@@ -72,7 +80,7 @@ func (m *Manager) Reap(ctx context.Context) []Reaped {
 		bytes, inodes, err := m.diskUsage(ctx, c.id)
 		if err != nil {
 			if errors.Is(err, ErrNotFound) {
-				due = append(due, item{id: c.id, attempt: c.attempt, reason: ReasonGone})
+				due = append(due, item{rec: c.rec, id: c.id, attempt: c.attempt, reason: ReasonGone})
 			} else {
 				m.log.Warn("disk check failed", "id", shortID(c.id), "err", err)
 			}
@@ -85,13 +93,27 @@ func (m *Manager) Reap(ctx context.Context) []Reaped {
 		m.mu.Unlock()
 		switch {
 		case bytes > c.disk:
-			due = append(due, item{id: c.id, attempt: c.attempt, reason: ReasonDisk})
+			due = append(due, item{rec: c.rec, id: c.id, attempt: c.attempt, reason: ReasonDisk})
 		case inodes > m.cfg.MaxInodes:
-			due = append(due, item{id: c.id, attempt: c.attempt, reason: ReasonInode})
+			due = append(due, item{rec: c.rec, id: c.id, attempt: c.attempt, reason: ReasonInode})
 		}
 	}
 	var out []Reaped
 	for _, d := range due {
+		timed := d.reason == ReasonTTL || d.reason == ReasonIdle
+		if timed && d.rec.hibernate {
+			r, ok := m.reapHibernate(ctx, d.rec, d.reason)
+			if ok {
+				out = append(out, r)
+			}
+			continue
+		}
+		if d.reason == ReasonTTL && m.keepForFreeze(ctx, d.rec, now) {
+			continue
+		}
+		if !m.stillDue(d.rec) {
+			continue
+		}
 		if err := m.Remove(ctx, d.id); err != nil && !errors.Is(err, ErrNotFound) {
 			m.log.Error("reap failed", "id", shortID(d.id), "reason", d.reason, "err", err)
 			continue
@@ -99,7 +121,66 @@ func (m *Manager) Reap(ctx context.Context) []Reaped {
 		m.log.Info("sandbox reaped", "id", shortID(d.id), "attempt", d.attempt, "reason", d.reason)
 		out = append(out, Reaped{ID: d.id, AttemptID: d.attempt, Reason: d.reason})
 	}
+	out = append(out, m.reapImages(ctx)...)
 	return out
+}
+
+// stillDue re-checks, right before acting, that rec was not taken by a
+// grading or freeze (Hold) since the pass looked at it.
+func (m *Manager) stillDue(rec *record) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return rec.holds == 0 && !rec.asleep
+}
+
+// reapHibernate hibernates rec, due for reason; past MaxHibernations it is
+// removed instead. A failed commit keeps the container.
+func (m *Manager) reapHibernate(ctx context.Context, rec *record, reason string) (Reaped, bool) {
+	unlock := m.hib.lock(rec.sb.AttemptID)
+	defer unlock()
+	id := rec.sb.ID
+	err := m.hibernateLocked(ctx, rec, func(r *record) bool {
+		now := m.now()
+		return r.holds == 0 && (now.After(r.sb.Expires) || r.sb.IdleTimeout > 0 && now.Sub(r.lastActive) > r.sb.IdleTimeout)
+	})
+	switch {
+	case err == nil:
+		m.log.Info("sandbox reaped", "id", shortID(id), "attempt", rec.sb.AttemptID, "reason", reason, "kept_as", m.HibernatedRef(rec.sb.AttemptID))
+		return Reaped{ID: id, AttemptID: rec.sb.AttemptID, Reason: ReasonHibernated}, true
+	case errors.Is(err, errHibLimit):
+		if err := m.Remove(ctx, id); err != nil && !errors.Is(err, ErrNotFound) {
+			m.log.Error("reap failed", "id", shortID(id), "reason", ReasonHibLimit, "err", err)
+			return Reaped{}, false
+		}
+		m.log.Warn("sandbox removed: it was hibernated too many times", "id", shortID(id), "attempt", rec.sb.AttemptID,
+			"max", m.hibConfig().MaxHibernations)
+		return Reaped{ID: id, AttemptID: rec.sb.AttemptID, Reason: ReasonHibLimit}, true
+	case errors.Is(err, errNotDue), errors.Is(err, ErrNotFound):
+		return Reaped{}, false
+	default:
+		m.log.Error("hibernation failed; the sandbox is kept and retried at the next pass", "id", shortID(id), "attempt", rec.sb.AttemptID, "err", err)
+		return Reaped{}, false
+	}
+}
+
+// keepForFreeze says whether a sandbox past its TTL stays because its
+// attempt still waits to be frozen (bounded by FreezeWait).
+func (m *Manager) keepForFreeze(ctx context.Context, rec *record, now time.Time) bool {
+	m.hib.mu.Lock()
+	keep, wait := m.hib.keep, m.hib.cfg.FreezeWait
+	m.hib.mu.Unlock()
+	if keep == nil || rec.sb.AttemptID == "" {
+		return false
+	}
+	if now.After(rec.sb.Expires.Add(wait)) {
+		m.log.Error("sandbox past its TTL and the freeze wait: removed unfrozen", "id", shortID(rec.sb.ID), "attempt", rec.sb.AttemptID, "wait", wait)
+		return false
+	}
+	if keep(ctx, rec.sb.AttemptID) {
+		m.log.Debug("sandbox past its TTL kept: its attempt waits to be frozen", "id", shortID(rec.sb.ID), "attempt", rec.sb.AttemptID)
+		return true
+	}
+	return false
 }
 
 // diskUsage measures the writable layer of id: by walking the overlay upper
@@ -160,12 +241,19 @@ type Adoption struct {
 	// out from the warm pool was started before its attempt existed, so its
 	// own environment lacks it; nil keeps the container's environment.
 	Env map[string]string
+	// Hibernate is the Spec.Hibernate of the attempt (not kept in labels).
+	Hibernate bool
+	// IdleTimeout replaces the container's recorded one when non-zero
+	// (<0: none), so a policy change applies to adopted sandboxes too.
+	IdleTimeout time.Duration
 }
 
 // Reconcile looks at every managed container of this instance at start-up:
-// those whose attempt live says is still live (and within their TTL) are
-// adopted, the rest (ended attempts, old pool containers, stale probes) are
-// removed, and so are managed networks no container uses.
+// those whose attempt live says is still live are adopted (one past its TTL
+// too: the reaper then hibernates it, keeps it for its freeze, or removes
+// it), the rest (ended attempts, old pool containers, stale probes) are
+// removed, and so are managed networks no container uses and hibernation
+// images of attempts that are not live.
 func (m *Manager) Reconcile(ctx context.Context, live func(attemptID string) (Adoption, bool)) (ReconcileReport, error) {
 	var rep ReconcileReport
 	cs, err := m.listManaged(ctx)
@@ -190,7 +278,7 @@ func (m *Manager) Reconcile(ctx context.Context, live func(attemptID string) (Ad
 		}
 		sb := sandboxFromLabels(c.ID, c.Names, c.Image, c.Labels)
 		var adopt Adoption
-		keep := c.Labels[LabelProbe] == "" && sb.AttemptID != "" && c.State == "running" && now.Before(sb.Expires) && live != nil
+		keep := c.Labels[LabelProbe] == "" && sb.AttemptID != "" && c.State == "running" && live != nil
 		if keep {
 			adopt, keep = live(sb.AttemptID)
 		}
@@ -206,7 +294,10 @@ func (m *Manager) Reconcile(ctx context.Context, live func(attemptID string) (Ad
 			sb.User = DefaultUser
 		}
 		sb.DiskMode = m.diskMode()
-		rec := &record{sb: sb, lastActive: now, diskBytes: -1, diskInodes: -1}
+		if adopt.IdleTimeout != 0 {
+			sb.IdleTimeout = adopt.IdleTimeout
+		}
+		rec := &record{sb: sb, lastActive: now, diskBytes: -1, diskInodes: -1, hibernate: adopt.Hibernate, baseImage: sb.Image}
 		if ins, err := m.cli.ContainerInspect(ctx, c.ID); err == nil && ins.Config != nil {
 			rec.env = specEnv(ins.Config.Env)
 			if u := ins.HostConfig.Ulimits; u != nil {
@@ -228,6 +319,13 @@ func (m *Manager) Reconcile(ctx context.Context, live func(attemptID string) (Ad
 		m.mu.Unlock()
 		rep.Adopted = append(rep.Adopted, c.ID)
 	}
+	m.reconcileImages(ctx, func(attemptID string) bool {
+		if live == nil {
+			return false
+		}
+		_, ok := live(attemptID)
+		return ok
+	}, &rep)
 	// Networks left without their container.
 	f := filters.NewArgs(filters.Arg("label", LabelManaged+"=true"))
 	if m.cfg.Instance != "" {
@@ -245,7 +343,8 @@ func (m *Manager) Reconcile(ctx context.Context, live func(attemptID string) (Ad
 			}
 		}
 	}
-	m.log.Info("reconciled", "adopted", len(rep.Adopted), "removed", len(rep.Removed), "errors", len(rep.Errors))
+	m.log.Info("reconciled", "adopted", len(rep.Adopted), "removed", len(rep.Removed), "hibernated", len(rep.Hibernated),
+		"removed_images", len(rep.RemovedImages), "errors", len(rep.Errors))
 	return rep, errors.Join(rep.Errors...)
 }
 

@@ -53,6 +53,7 @@ type Manager struct {
 	bg       sync.WaitGroup // background work (pool fill, prespawn) joined by Close
 	closed   bool
 	poolWake chan struct{}
+	hib      hibernation // hibernate.go: settings, per-attempt locks, keep hook
 }
 
 type storageState int
@@ -73,6 +74,10 @@ type record struct {
 	shell      *shellSlot // pre-spawned login shell, nil if none
 	diskBytes  int64
 	diskInodes int64
+	hibernate  bool   // commit and remove at idle/TTL instead of deleting (Spec.Hibernate)
+	holds      int    // Hold count: the reaper leaves a held sandbox alone
+	asleep     bool   // being hibernated: lookups fail until it is restored
+	baseImage  string // image the sandbox was first made from (its own Image may be a hibernation image)
 }
 
 // NewManager returns a Manager using cli. It checks the daemon is reachable
@@ -96,6 +101,7 @@ func NewManager(cli *client.Client, cfg Config, log *slog.Logger, now func() tim
 		boxes: map[string]*record{}, owners: map[string]int{}, pools: map[string]*pool{},
 		poolWake: make(chan struct{}, 1),
 	}
+	m.hib.init()
 	for _, p := range cfg.Pools {
 		m.pools[p.Image] = &pool{cfg: p}
 	}
@@ -104,6 +110,9 @@ func NewManager(cli *client.Client, cfg Config, log *slog.Logger, now func() tim
 	info, err := cli.Info(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: new manager: docker info: %w", err)
+	}
+	if err := cfg.checkRuntimes(info); err != nil {
+		return nil, err
 	}
 	m.storage = storageOptNo
 	if info.Driver == "overlay2" {
@@ -274,6 +283,7 @@ func (m *Manager) baseline(s Spec, labels map[string]string, netName string) (*c
 		tmpfs[p] = fmt.Sprintf("rw,nosuid,nodev,size=%d,nr_inodes=%d,mode=1777", m.cfg.TmpfsSize, m.cfg.TmpfsInodes)
 	}
 	hc := &container.HostConfig{
+		Runtime:        m.cfg.ociRuntime(s.Network),
 		NetworkMode:    container.NetworkMode(NetworkNone),
 		CgroupnsMode:   container.CgroupnsModePrivate, // Docker's v1 default is host
 		IpcMode:        container.IPCModePrivate,
@@ -383,7 +393,13 @@ func (m *Manager) createContainer(ctx context.Context, s Spec, name string, labe
 		return fail(fmt.Errorf("sandbox: start container: %w", err))
 	}
 	if netName != "" {
-		if err := m.isolate(ctx, id, s.Image, netName); err != nil {
+		// The helper runs from the pristine image, never a hibernation
+		// image holding the candidate's files.
+		iso := s.Image
+		if b := labels[LabelBaseImage]; b != "" {
+			iso = b
+		}
+		if err := m.isolate(ctx, id, iso, netName); err != nil {
 			return fail(err)
 		}
 	}
@@ -410,6 +426,7 @@ func (m *Manager) isolate(ctx context.Context, id, image, netName string) error 
 		Cmd:    []string{"sh", "-c", "ip route del default 2>/dev/null; ! ip route show | grep -q '^default'"},
 		Labels: map[string]string{LabelManaged: "true", LabelInstance: m.cfg.Instance, LabelProbe: id}}
 	hc := &container.HostConfig{
+		Runtime:     RuntimeRunc, // joins the sandbox's kernel netns (also under gVisor: hostinet)
 		NetworkMode: container.NetworkMode("container:" + id),
 		CapDrop:     []string{"ALL"}, CapAdd: []string{"NET_ADMIN"}, SecurityOpt: []string{"no-new-privileges"},
 		LogConfig: container.LogConfig{Type: "none"},
@@ -461,6 +478,7 @@ func compareBaseline(got container.InspectResponse, want *container.Config, w *c
 		}
 	}
 	check(!h.Privileged, "privileged")
+	check(h.Runtime == w.Runtime, "Runtime=%q want %q", h.Runtime, w.Runtime)
 	check(slices.Equal(h.CapDrop, []string{"ALL"}), "CapDrop=%v want [ALL]", h.CapDrop)
 	gotAdd := slices.Clone(h.CapAdd)
 	slices.Sort(gotAdd)
@@ -647,6 +665,7 @@ func (m *Manager) create(ctx context.Context, s Spec) (*record, error) {
 		env:        envList(s.Env),
 		lastActive: start,
 		diskBytes:  -1, diskInodes: -1,
+		hibernate:  s.Hibernate, baseImage: s.Image,
 	}
 	pe := m.takePool(s)
 	if pe != nil {
@@ -739,7 +758,7 @@ func (m *Manager) lookup(id string) (*record, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	rec := m.findLocked(id)
-	if rec == nil {
+	if rec == nil || rec.asleep {
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
 	}
 	now := m.now()
@@ -894,6 +913,9 @@ func sandboxFromLabels(id string, names []string, image string, l map[string]str
 	sb.Created, _ = time.Parse(time.RFC3339, l[LabelCreated])
 	sb.Expires, _ = time.Parse(time.RFC3339, l[LabelExpires])
 	sb.IdleTimeout, _ = time.ParseDuration(l[LabelIdle])
+	if b := l[LabelBaseImage]; b != "" {
+		sb.Image = b // restored from a hibernation image
+	}
 	if meta, ok := decodeName(sb.Name); ok {
 		sb.AttemptID, sb.ChallengeID, sb.OwnerID, sb.User = meta.A, meta.C, meta.O, meta.U
 		sb.Expires = time.Unix(meta.E, 0).UTC()

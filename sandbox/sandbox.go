@@ -82,6 +82,13 @@ type Spec struct {
 	Setup       []byte        // bash script run as root before Create returns; non-zero exit = error
 	// SetupTimeout bounds Setup; default Config.SetupTimeout.
 	SetupTimeout time.Duration
+	// Hibernate: at the idle timeout or the TTL the reaper commits the
+	// sandbox's filesystem to an image and removes the container instead
+	// of deleting the work; Restore brings it back (see hibernate.go).
+	Hibernate bool
+	// OnResume is a bash script run as root after Restore (processes do
+	// not survive hibernation: a restored sandbox is like a rebooted one).
+	OnResume []byte
 }
 
 // File is one file Create copies into the sandbox. Paths are absolute. Files
@@ -170,7 +177,11 @@ type Stats struct {
 type ReconcileReport struct {
 	Adopted []string // container IDs now tracked
 	Removed []string // container IDs removed (not live, expired, stale pool)
-	Errors  []error
+	// Hibernated lists the live attempts whose hibernation image was kept;
+	// RemovedImages the hibernation images of attempts no longer live.
+	Hibernated    []string
+	RemovedImages []string
+	Errors        []error
 }
 
 // ProbeSpec describes a trusted side container run by Probe.
