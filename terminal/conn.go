@@ -381,6 +381,12 @@ func (c *Conn) reader(ctx context.Context, s *session) {
 		if len(data) > MaxFrameBytes {
 			c.log.Info("frame too big", "limit", MaxFrameBytes)
 			c.closeWith(CloseTooBig, fmt.Sprintf("message larger than %d bytes; send input in smaller chunks", MaxFrameBytes))
+			// Read the rest of the message and the client's close reply
+			// (bounded by CloseWait and maxDiscard): a socket closed with
+			// unread data is reset by the kernel, and the client then sees
+			// "connection reset" instead of the close frame.
+			_, _ = io.Copy(io.Discard, io.LimitReader(r, maxDiscard))
+			c.drain()
 			return
 		}
 		now := time.Now()
@@ -413,6 +419,11 @@ func (c *Conn) reader(ctx context.Context, s *session) {
 		}
 	}
 }
+
+// maxDiscard is how much of an oversized message is read and thrown away
+// after the close frame, so that the close reaches the client instead of a
+// TCP reset. Beyond it (or after CloseWait) the socket is closed anyway.
+const maxDiscard = 4 << 20
 
 // frameBuffer reads whole websocket messages into one reused buffer.
 type frameBuffer struct{ b []byte }
