@@ -56,9 +56,9 @@ const (
 
 // Reasons of Reaped beside the removal ones of lifecycle.go.
 const (
-	ReasonHibernated = "hibernated"  // committed to an image, container removed
-	ReasonRetention  = "retention"   // hibernation image older than Retention
-	ReasonEvicted    = "evicted"     // hibernation image removed to stay within the caps
+	ReasonHibernated = "hibernated"   // committed to an image, container removed
+	ReasonRetention  = "retention"    // hibernation image older than Retention
+	ReasonEvicted    = "evicted"      // hibernation image removed to stay within the caps
 	ReasonHibLimit   = "hibernations" // MaxHibernations reached: removed instead
 )
 

@@ -172,15 +172,30 @@ func (m *Manager) keepForFreeze(ctx context.Context, rec *record, now time.Time)
 	if keep == nil || rec.sb.AttemptID == "" {
 		return false
 	}
-	if now.After(rec.sb.Expires.Add(wait)) {
+	m.mu.Lock()
+	if rec.keepUntil.IsZero() {
+		rec.keepUntil = rec.sb.Expires.Add(wait)
+	}
+	until := rec.keepUntil
+	m.mu.Unlock()
+	if now.After(until) {
 		m.log.Error("sandbox past its TTL and the freeze wait: removed unfrozen", "id", shortID(rec.sb.ID), "attempt", rec.sb.AttemptID, "wait", wait)
 		return false
 	}
-	if keep(ctx, rec.sb.AttemptID) {
-		m.log.Debug("sandbox past its TTL kept: its attempt waits to be frozen", "id", shortID(rec.sb.ID), "attempt", rec.sb.AttemptID)
-		return true
+	if !keep(ctx, rec.sb.AttemptID) {
+		return false
 	}
-	return false
+	// Extended a little at a time, so grading and copying out still work
+	// (they refuse a sandbox past its TTL) until the freeze ends it.
+	ext := now.Add(2*m.cfg.ReapInterval + time.Minute)
+	if ext.After(until) {
+		ext = until
+	}
+	m.mu.Lock()
+	rec.sb.Expires = ext
+	m.mu.Unlock()
+	m.log.Info("sandbox past its TTL kept: its attempt waits to be frozen", "id", shortID(rec.sb.ID), "attempt", rec.sb.AttemptID, "until", ext)
+	return true
 }
 
 // diskUsage measures the writable layer of id: by walking the overlay upper

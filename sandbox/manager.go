@@ -74,10 +74,11 @@ type record struct {
 	shell      *shellSlot // pre-spawned login shell, nil if none
 	diskBytes  int64
 	diskInodes int64
-	hibernate  bool   // commit and remove at idle/TTL instead of deleting (Spec.Hibernate)
-	holds      int    // Hold count: the reaper leaves a held sandbox alone
-	asleep     bool   // being hibernated: lookups fail until it is restored
-	baseImage  string // image the sandbox was first made from (its own Image may be a hibernation image)
+	hibernate  bool      // commit and remove at idle/TTL instead of deleting (Spec.Hibernate)
+	holds      int       // Hold count: the reaper leaves a held sandbox alone
+	asleep     bool      // being hibernated: lookups fail until it is restored
+	baseImage  string    // image the sandbox was first made from (its own Image may be a hibernation image)
+	keepUntil  time.Time // past the TTL, awaiting its freeze: removed after this (lifecycle.go)
 }
 
 // NewManager returns a Manager using cli. It checks the daemon is reachable
@@ -665,7 +666,7 @@ func (m *Manager) create(ctx context.Context, s Spec) (*record, error) {
 		env:        envList(s.Env),
 		lastActive: start,
 		diskBytes:  -1, diskInodes: -1,
-		hibernate:  s.Hibernate, baseImage: s.Image,
+		hibernate: s.Hibernate, baseImage: s.Image,
 	}
 	pe := m.takePool(s)
 	if pe != nil {
