@@ -49,6 +49,15 @@ type Sandboxes interface {
 	Remove(ctx context.Context, id string) error
 	Reconcile(ctx context.Context, live func(attemptID string) (sandbox.Adoption, bool)) (sandbox.ReconcileReport, error)
 	Touch(id string)
+	// Restore returns the attempt's running sandbox, restoring it from its
+	// hibernation image when it was hibernated; sandbox.ErrNotFound when
+	// it is gone.
+	Restore(ctx context.Context, id string, s sandbox.Spec) (*sandbox.Sandbox, error)
+	// Discard removes the attempt's hibernation image, if any.
+	Discard(ctx context.Context, attemptID string) error
+	// Hold keeps the reaper off a sandbox while it is graded.
+	Hold(id string) (release func())
+	Get(id string) (sandbox.Sandbox, error)
 }
 
 // Catalog finds challenges.
@@ -70,7 +79,18 @@ var (
 	ErrNoSandbox      = errors.New("this attempt has no sandbox")
 	ErrUnknownVersion = errors.New("the challenge changed since this attempt started and its old version is not loaded")
 	ErrNoReset        = errors.New("take-home attempts cannot be reset")
+	// ErrSandboxGone: the attempt's sandbox is neither running nor
+	// hibernated (its time ran out, it was removed). Nothing is graded or
+	// stored; the best score stands.
+	ErrSandboxGone = errors.New("the sandbox of this attempt is gone (its time ran out or it was removed); nothing was graded and your score is unchanged: reset the attempt or start a new one")
+	// ErrGradingFailed: the checks could not run (an infrastructure
+	// error); nothing is stored, the best score stands.
+	ErrGradingFailed = errors.New("the grader could not run the checks; nothing was stored and your score is unchanged: try again in a moment")
 )
+
+// SubmitGrace is how long a take-home sandbox outlives its deadline, for
+// the automatic submit to grade and freeze it.
+const SubmitGrace = 5 * time.Minute
 
 // Config tunes the service.
 type Config struct {
@@ -219,16 +239,49 @@ func (s *Service) Start(ctx context.Context, challengeID string, o StartOptions)
 	return a, nil
 }
 
-func (s *Service) startSandbox(ctx context.Context, a *store.Attempt, ch *challenges.Challenge, owner string) error {
+// specFor is the sandbox an attempt runs in, with its lifetime policy:
+// a take-home sandbox lives until the deadline plus SubmitGrace and is
+// never idle-reaped; a practice sandbox is hibernated (its work kept) when
+// idle or past its TTL, and restored when the candidate comes back.
+func (s *Service) specFor(a *store.Attempt, ch *challenges.Challenge) sandbox.Spec {
 	spec := grader.SandboxSpec(ch, a.Seed)
-	spec.AttemptID, spec.OwnerID = a.ID, owner
+	spec.AttemptID = a.ID
+	if a.UserID != nil {
+		spec.OwnerID = *a.UserID
+	}
 	if spec.OwnerID == "" {
 		spec.OwnerID = "anonymous"
 	}
-	if a.DeadlineAt != nil {
-		if ttl := a.DeadlineAt.Sub(s.now()) + 5*time.Minute; ttl > 0 {
-			spec.TTL = ttl
+	if a.Mode == store.ModeAssignment || a.DeadlineAt != nil {
+		spec.IdleTimeout = -1
+		if a.DeadlineAt != nil {
+			if ttl := a.DeadlineAt.Sub(s.now()) + SubmitGrace; ttl > 0 {
+				spec.TTL = ttl
+			}
 		}
+		return spec
+	}
+	spec.Hibernate = true
+	spec.OnResume = resumeScript(ch)
+	return spec
+}
+
+// resumeScript is the challenge's script run as root when a hibernated
+// sandbox is restored (processes do not survive hibernation). A challenge
+// declares it when its package grows a ResumeScript method
+// (sandbox.on_resume); until then none runs and a restored sandbox is like
+// a rebooted machine: files kept, services stopped.
+func resumeScript(ch *challenges.Challenge) []byte {
+	if r, ok := any(ch).(interface{ ResumeScript() []byte }); ok {
+		return r.ResumeScript()
+	}
+	return nil
+}
+
+func (s *Service) startSandbox(ctx context.Context, a *store.Attempt, ch *challenges.Challenge, owner string) error {
+	spec := s.specFor(a, ch)
+	if owner != "" {
+		spec.OwnerID = owner
 	}
 	sb, err := s.sb.Create(ctx, spec)
 	if err != nil {
@@ -274,13 +327,64 @@ func (s *Service) active(a *store.Attempt) error {
 	return nil
 }
 
-// Check queues a grading of the attempt's current state and returns the job.
-func (s *Service) Check(ctx context.Context, a *store.Attempt) (*store.GradingJob, error) {
+// Resume makes sure an active attempt's sandbox is running: a hibernated
+// one is restored (its new id is stored in a.SandboxID and the database).
+// A sandbox that is gone is ErrSandboxGone. The workspace, terminal
+// tickets, Check and the editor call it before using the sandbox.
+func (s *Service) Resume(ctx context.Context, a *store.Attempt) error {
 	if err := s.active(a); err != nil {
-		return nil, err
+		return err
 	}
+	return s.resume(ctx, a)
+}
+
+// resume is Resume without the deadline check (final grading runs after it).
+func (s *Service) resume(ctx context.Context, a *store.Attempt) error {
 	if a.SandboxID == "" {
-		return nil, ErrNoSandbox
+		return ErrNoSandbox
+	}
+	ch, err := s.challengeFor(a)
+	if err != nil {
+		return err
+	}
+	sb, err := s.sb.Restore(ctx, a.SandboxID, s.specFor(a, ch))
+	switch {
+	case errors.Is(err, sandbox.ErrNotFound), errors.Is(err, sandbox.ErrExpired):
+		return fmt.Errorf("attempt %s: %w (%v)", a.ID, ErrSandboxGone, err)
+	case err != nil:
+		return fmt.Errorf("resume the sandbox of attempt %s: %w", a.ID, err)
+	}
+	if sb.ID != a.SandboxID {
+		if err := s.st.UpdateAttempt(ctx, a.ID, map[string]any{"sandbox_id": sb.ID}); err != nil {
+			return err
+		}
+		old := a.SandboxID
+		a.SandboxID = sb.ID
+		uid := ""
+		if a.UserID != nil {
+			uid = *a.UserID
+		}
+		s.audit(ctx, uid, "attempt.restore", a.ID, fmt.Sprintf(`{"from":%q,"to":%q}`, old, sb.ID))
+	}
+	return nil
+}
+
+// AwaitingFreeze says whether a take-home attempt still waits for its
+// submission to be frozen (graded, files copied): the sandbox reaper keeps
+// its sandbox past the TTL meanwhile (sandbox.Manager.SetKeep).
+func (s *Service) AwaitingFreeze(ctx context.Context, attemptID string) bool {
+	a, err := s.st.AttemptByID(ctx, attemptID)
+	if err != nil {
+		return !errors.Is(err, store.ErrNotFound) // unsure (database error): keep
+	}
+	return a.State == store.AttemptActive && (a.Mode == store.ModeAssignment || a.InviteID != nil)
+}
+
+// Check queues a grading of the attempt's current state and returns the job.
+// A sandbox that is gone answers ErrSandboxGone and nothing is queued.
+func (s *Service) Check(ctx context.Context, a *store.Attempt) (*store.GradingJob, error) {
+	if err := s.Resume(ctx, a); err != nil {
+		return nil, err
 	}
 	s.sb.Touch(a.SandboxID)
 	j, err := s.st.EnqueueJob(ctx, a.ID, store.ReasonCheck)
@@ -377,6 +481,9 @@ func (s *Service) Reset(ctx context.Context, a *store.Attempt) error {
 			return fmt.Errorf("remove old sandbox: %w", err)
 		}
 	}
+	if err := s.sb.Discard(ctx, a.ID); err != nil {
+		return fmt.Errorf("remove hibernated state: %w", err)
+	}
 	owner := ""
 	if a.UserID != nil {
 		owner = *a.UserID
@@ -398,6 +505,9 @@ func (s *Service) End(ctx context.Context, a *store.Attempt, state string) error
 		if err := s.sb.Remove(ctx, a.SandboxID); err != nil && !errors.Is(err, sandbox.ErrNotFound) {
 			s.log.Warn("remove sandbox of ended attempt", "attempt", a.ID, "err", err)
 		}
+	}
+	if err := s.sb.Discard(ctx, a.ID); err != nil {
+		s.log.Warn("remove hibernation image of ended attempt", "attempt", a.ID, "err", err)
 	}
 	return nil
 }
@@ -425,7 +535,8 @@ func (s *Service) Reconcile(ctx context.Context) (sandbox.ReconcileReport, error
 			s.log.Warn("adopting a sandbox without its challenge's environment", "attempt", a.ID, "err", err)
 			return sandbox.Adoption{}, true
 		}
-		return sandbox.Adoption{Env: grader.SandboxSpec(ch, a.Seed).Env}, true
+		spec := s.specFor(a, ch)
+		return sandbox.Adoption{Env: spec.Env, Hibernate: spec.Hibernate, IdleTimeout: spec.IdleTimeout}, true
 	})
 }
 

@@ -68,6 +68,11 @@ func (s *Service) ReadFile(ctx context.Context, a *store.Attempt, p string) ([]b
 	if a.SandboxID == "" {
 		return nil, ErrNoSandbox
 	}
+	if a.State == store.AttemptActive {
+		if err := s.Resume(ctx, a); err != nil {
+			return nil, err
+		}
+	}
 	fs, ok := s.sb.(FileSandboxes)
 	if !ok {
 		return nil, errors.New("file access is not available")
@@ -111,6 +116,9 @@ func (s *Service) WriteFile(ctx context.Context, a *store.Attempt, p string, con
 	}
 	f, err := s.editable(a, p)
 	if err != nil {
+		return err
+	}
+	if err := s.Resume(ctx, a); err != nil {
 		return err
 	}
 	if len(content) > challenges.MaxFileSize {

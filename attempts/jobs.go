@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/opsdojo/opsdojo/grader"
+	"github.com/opsdojo/opsdojo/sandbox"
 	"github.com/opsdojo/opsdojo/store"
 )
 
@@ -76,6 +78,16 @@ func (s *Service) process(ctx context.Context, owner string, job *store.GradingJ
 		s.fail(ctx, job, owner, ErrNoSandbox.Error())
 		return
 	}
+	// A hibernated sandbox is restored first; one that is gone fails the
+	// job and stores nothing.
+	if a.State == store.AttemptActive {
+		if err := s.resume(ctx, a); err != nil {
+			s.fail(ctx, job, owner, failReason(err))
+			return
+		}
+	}
+	release := s.sb.Hold(a.SandboxID)
+	defer release()
 	// Keep the lease while grading; a server killed mid-grading lets it
 	// lapse and another worker (after restart) takes the job again.
 	gctx, cancel := context.WithCancel(ctx)
@@ -104,6 +116,13 @@ func (s *Service) process(ctx context.Context, owner string, job *store.GradingJ
 		s.fail(ctx, job, owner, err.Error())
 		return
 	}
+	// A grading whose checks could not run (the sandbox vanished, the
+	// probe could not start) is not a score: storing it would replace the
+	// candidate's result with zeros.
+	if why := s.infraFailure(a, res); why != "" {
+		s.fail(ctx, job, owner, why)
+		return
+	}
 	run := RunFromResult(a.ID, res, start)
 	if err := s.st.FinishJob(ctx, job.ID, owner, run); err != nil {
 		log.Warn("store grading result", "err", err)
@@ -123,6 +142,53 @@ func (s *Service) fail(ctx context.Context, job *store.GradingJob, owner, reason
 	s.log.Warn("grading job failed", "job", job.ID, "attempt", job.AttemptID, "reason", reason)
 	if err := s.st.FailJob(context.WithoutCancel(ctx), job.ID, owner, reason, s.now().UTC()); err != nil {
 		s.log.Warn("mark job failed", "job", job.ID, "err", err)
+	}
+}
+
+// Prefixes of a failed job's error that JobError maps back to errors.
+const (
+	failGone  = "sandbox gone: "
+	failInfra = "grading could not run: "
+)
+
+// infraMessages begin the messages the grader gives a check it could not
+// run at all (grader/probe.go); they are infrastructure errors, not the
+// candidate's.
+var infraMessages = []string{"the grader could not run this check", "this check needs a live sandbox"}
+
+// infraFailure says why a grading result is not a score ("" when it is).
+func (s *Service) infraFailure(a *store.Attempt, res grader.Result) string {
+	if _, err := s.sb.Get(a.SandboxID); errors.Is(err, sandbox.ErrNotFound) {
+		return failGone + "the sandbox disappeared during grading"
+	}
+	for _, c := range res.Checks {
+		for _, m := range infraMessages {
+			if strings.HasPrefix(c.Message, m) {
+				return failInfra + c.ID + ": " + c.Message
+			}
+		}
+	}
+	return ""
+}
+
+func failReason(err error) string {
+	if errors.Is(err, ErrSandboxGone) {
+		return failGone + err.Error()
+	}
+	return failInfra + err.Error()
+}
+
+// JobError is the error of a failed job: ErrSandboxGone or
+// ErrGradingFailed (wrapped with the detail), nil for other jobs.
+func JobError(j *store.GradingJob) error {
+	if j == nil || j.State != store.JobFailed {
+		return nil
+	}
+	switch {
+	case strings.HasPrefix(j.Error, failGone):
+		return fmt.Errorf("%w (%s)", ErrSandboxGone, strings.TrimPrefix(j.Error, failGone))
+	default:
+		return fmt.Errorf("%w (%s)", ErrGradingFailed, strings.TrimPrefix(j.Error, failInfra))
 	}
 }
 
