@@ -16,11 +16,23 @@ import (
 )
 
 // Authoring is the authors' service as the server uses it.
+// Uploads belong to their author: the service refuses another author
+// with authoring.ErrNotOwner (403); admins act on any.
 type Authoring interface {
-	Upload(ctx context.Context, name string, data []byte) (authoring.UploadResult, error)
-	Publish(ctx context.Context, id string, published bool) error
-	StartSelfTest(ctx context.Context, id string, runs int) error
+	Upload(ctx context.Context, by authoring.Actor, name string, data []byte) (authoring.UploadResult, error)
+	Publish(ctx context.Context, by authoring.Actor, id string, published bool) error
+	StartSelfTest(ctx context.Context, by authoring.Actor, id string, runs int) error
 	TestStateOf(id string) *authoring.TestState
+}
+
+// authorActor is the logged-in user as the authoring service knows them
+// (routes are behind requireRole, so there is a session).
+func authorActor(c *fiber.Ctx) authoring.Actor {
+	sess := sessionFrom(c)
+	if sess == nil {
+		return authoring.Actor{}
+	}
+	return authoring.Actor{UserID: sess.User.ID, Admin: sess.User.Role == store.RoleAdmin}
 }
 
 // Published tells which challenges are published.
@@ -124,9 +136,11 @@ func (s *Server) handleAuthorHome(c *fiber.Ctx) error {
 	}
 	if cp, ok := s.deps.Catalog.(CatalogProblems); ok {
 		for dir, ps := range cp.Problems() {
-			b := brokenDir{Dir: dir}
+			// Named by the directory's name, files relative to it: the
+			// server's own paths are not the author's business.
+			b := brokenDir{Dir: filepath.Base(dir)}
 			for _, p := range ps {
-				b.Problems = append(b.Problems, p.String())
+				b.Problems = append(b.Problems, authoring.RelativePaths(p.String(), dir))
 			}
 			page.Broken = append(page.Broken, b)
 		}
@@ -160,7 +174,7 @@ func (s *Server) handleUpload(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.deps.Authoring.Upload(c.UserContext(), fh.Filename, data)
+	res, err := s.deps.Authoring.Upload(c.UserContext(), authorActor(c), fh.Filename, data)
 	if err != nil {
 		status := fiber.StatusInternalServerError
 		switch {
@@ -168,6 +182,8 @@ func (s *Server) handleUpload(c *fiber.Ctx) error {
 			status = fiber.StatusBadRequest
 		case errors.Is(err, authoring.ErrIDTaken):
 			status = fiber.StatusConflict
+		case errors.Is(err, authoring.ErrNotOwner):
+			status = fiber.StatusForbidden
 		default:
 			return err
 		}
@@ -224,7 +240,10 @@ func (s *Server) handleAuthorChallenge(c *fiber.Ctx) error {
 
 func (s *Server) handlePublish(published bool) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		if err := s.deps.Authoring.Publish(c.UserContext(), c.Params("id"), published); err != nil {
+		if err := s.deps.Authoring.Publish(c.UserContext(), authorActor(c), c.Params("id"), published); err != nil {
+			if errors.Is(err, authoring.ErrNotOwner) {
+				return fiber.NewError(fiber.StatusForbidden, err.Error())
+			}
 			if errors.Is(err, store.ErrNotFound) {
 				return fiber.NewError(fiber.StatusNotFound, err.Error())
 			}
@@ -246,7 +265,10 @@ func (s *Server) handleSelfTest(c *fiber.Ctx) error {
 		}
 		runs = n
 	}
-	if err := s.deps.Authoring.StartSelfTest(c.UserContext(), c.Params("id"), runs); err != nil {
+	if err := s.deps.Authoring.StartSelfTest(c.UserContext(), authorActor(c), c.Params("id"), runs); err != nil {
+		if errors.Is(err, authoring.ErrNotOwner) {
+			return fiber.NewError(fiber.StatusForbidden, err.Error())
+		}
 		if errors.Is(err, authoring.ErrTestRunning) {
 			return fiber.NewError(fiber.StatusConflict, err.Error())
 		}
