@@ -1,9 +1,12 @@
 // opsdojo front end entry: mounts the browser terminal on
-// [data-terminal-app] and the session replay on [data-replay].
+// [data-terminal-app], the session replay on [data-replay], and the small
+// data-* page behaviours of pages.js (no inline script: see the CSP in
+// server/pages.go).
 import "./app.css";
 import { mountTerminalApp } from "./terminal.js";
 import { mountReplay } from "./replay.js";
 import { mountEditor } from "./editor.js";
+import { mountPageBehaviours } from "./pages.js";
 
 // The workspace page (ui/static/workspace.js) mounts the terminal itself.
 window.opsdojoTerminal = (el, opts) => mountTerminalApp(el, opts);
@@ -15,6 +18,7 @@ function start() {
   window.opsdojoStarted = true;
   document.querySelectorAll("[data-terminal-app]").forEach((el) => mountTerminalApp(el));
   document.querySelectorAll("[data-replay]").forEach((el) => mountReplay(el));
+  mountPageBehaviours(document);
 }
 
 if (document.readyState === "loading") {
