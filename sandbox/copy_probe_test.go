@@ -3,10 +3,13 @@ package sandbox
 import (
 	"archive/tar"
 	"bytes"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -111,7 +114,7 @@ func TestProbe(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := sandboxtest.Context(t, testTimeout)
-	m := newManager(t, e, e.config(), nil)
+	m := probeManager(t, e)
 	sb := mustCreate(t, ctx, m, Spec{Image: e.image,
 		Files: []File{{Path: "/root/secret", Mode: 0o600, Content: []byte("root-only\n")}},
 		Setup: []byte("python3 -m http.server 8080 --bind 127.0.0.1 >/dev/null 2>&1 &\n")})
@@ -125,7 +128,7 @@ func TestProbe(t *testing.T) {
 		Cmd: []string{"sh", "/check.sh"},
 		Files: []File{{Path: "/check.sh", Mode: 0o755, Content: []byte(
 			"cat " + ProbeSandboxRoot + "/root/secret; head -c 6 " + ProbeSandboxRoot + "/usr/bin/cat; echo; " +
-				"curl -s -o /dev/null -w '%{http_code}\\n' http://127.0.0.1:8080/; ps -eo comm= | grep -c python3")}},
+				"curl -s -o /dev/null -w '%{http_code}\\n' http://127.0.0.1:8080/; sbx-procs | grep -c python3")}},
 		Timeout: 20 * time.Second,
 	})
 	if err != nil {
@@ -146,4 +149,138 @@ func TestProbe(t *testing.T) {
 			t.Fatalf("probe timeout: %+v %v after %s", res, err, time.Since(start))
 		}
 	})
+}
+
+// probeImageForTest is the real probe image (with the sbx-* helpers); the
+// probe tests below skip (fail under CI) without it.
+const probeImageForTest = "opsdojo/probe:latest"
+
+func probeManager(t *testing.T, e env) *Manager {
+	t.Helper()
+	ctx := sandboxtest.Context(t, 10*time.Second)
+	if _, err := e.cli.ImageInspect(ctx, probeImageForTest); err != nil {
+		sandboxtest.Unavailable(t, "probe image %s missing (opsdojo images build probe): %v", probeImageForTest, err)
+	}
+	cfg := e.config()
+	cfg.ProbeImage = probeImageForTest
+	return newManager(t, e, cfg, nil)
+}
+
+// spyScript is a root spy in the sandbox: one Python process (it forks
+// nothing, so it does not move ns_last_pid itself) that for `secs` seconds
+// samples ns_last_pid and /proc/loadavg's last pid, records every process
+// that was not there when it started and SIGKILLs it.
+const spyScript = `import os, signal, time, json, sys
+secs = float(sys.argv[1])
+def pids(): return {int(p) for p in os.listdir("/proc") if p.isdigit()}
+def nslast(): return open("/proc/sys/kernel/ns_last_pid").read().strip()
+def lastpid(): return open("/proc/loadavg").read().split()[-1]
+me, start = os.getpid(), pids()
+seen, kills, ns, lp = {}, 0, {nslast()}, {lastpid()}
+end = time.time() + secs
+while time.time() < end:
+    ns.add(nslast()); lp.add(lastpid())
+    for p in pids() - start - {me}:
+        if p not in seen:
+            try: seen[p] = open(f"/proc/{p}/cmdline", "rb").read().replace(b"\0", b" ").decode(errors="replace")
+            except OSError: seen[p] = "?"
+        try: os.kill(p, signal.SIGKILL); kills += 1
+        except OSError: pass
+json.dump({"seen": seen, "kills": kills, "ns_last_pid": sorted(ns), "loadavg_last": sorted(lp)}, open("/var/spy.json", "w"))
+`
+
+// TestProbeIsInvisible: a root spy in the sandbox (with KILL, the
+// capability the allow-list permits) watches /proc, ns_last_pid and
+// /proc/loadavg while a probe forks processes, and kills every new process
+// it sees. It must see nothing, the counters must not move, and the probe
+// must finish its work.
+func TestProbeIsInvisible(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := sandboxtest.Context(t, testTimeout)
+	m := probeManager(t, e)
+	sb := mustCreate(t, ctx, m, Spec{Image: e.image, CapAdd: []string{"KILL"},
+		Files: []File{{Path: "/usr/local/bin/spy.py", Mode: 0o755, Content: []byte(spyScript)}}})
+	defer m.Remove(ctx, sb.ID)
+	const spySecs = 12
+	run(t, ctx, m, sb.ID, "root", "(setsid nohup python3 /usr/local/bin/spy.py "+strconv.Itoa(spySecs)+" >/dev/null 2>&1 &)", 5*time.Second)
+	start := time.Now()
+	time.Sleep(500 * time.Millisecond) // the spy has taken its first sample
+	res, err := m.Probe(ctx, sb.ID, ProbeSpec{
+		Cmd:     []string{"bash", "-c", "for i in $(seq 30); do /bin/true; done; sleep 3; echo survived"},
+		Timeout: 20 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(res.Stdout) != "survived\n" || res.ExitCode != 0 {
+		t.Errorf("the probe did not finish its work: %q (stderr %q, exit %d)", res.Stdout, res.Stderr, res.ExitCode)
+	}
+	if d := spySecs*time.Second + time.Second - time.Since(start); d > 0 {
+		time.Sleep(d)
+	}
+	var spy struct {
+		Seen        map[string]string `json:"seen"`
+		Kills       int               `json:"kills"`
+		NsLastPid   []string          `json:"ns_last_pid"`
+		LoadavgLast []string          `json:"loadavg_last"`
+	}
+	out := run(t, ctx, m, sb.ID, "root", "cat /var/spy.json", 5*time.Second)
+	if err := json.Unmarshal(out.Stdout, &spy); err != nil {
+		t.Fatalf("spy report %q: %v", out.Stdout, err)
+	}
+	t.Logf("spy: %+v", spy)
+	if len(spy.Seen) > 0 || spy.Kills > 0 {
+		t.Errorf("the sandbox saw %d new processes during the probe (killed %d): %v", len(spy.Seen), spy.Kills, spy.Seen)
+	}
+	if len(spy.NsLastPid) != 1 || len(spy.LoadavgLast) != 1 {
+		t.Errorf("the sandbox's pid counters moved during the probe: ns_last_pid %v, loadavg last pid %v", spy.NsLastPid, spy.LoadavgLast)
+	}
+}
+
+// TestSbxPathRace: the candidate swaps a directory for an absolute symlink
+// (to a path that only exists in the probe) as fast as it can while a probe
+// reads the file below it hundreds of times with sbx-path and sbx-cat. The
+// grader must never read outside the sandbox.
+func TestSbxPathRace(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := sandboxtest.Context(t, testTimeout)
+	m := probeManager(t, e)
+	sb := mustCreate(t, ctx, m, Spec{Image: e.image,
+		Files: []File{{Path: "/srv/data/a/file", Mode: 0o644, Content: []byte("sandbox-content\n")},
+			{Path: "/usr/local/bin/swap.py", Mode: 0o755, Content: []byte(`import os, time
+end = time.time() + 25
+os.chdir("/srv/data")
+while time.time() < end and not os.path.exists("/tmp/stop"):
+    os.rename("a", "a.d"); os.symlink("/escape", "a")
+    os.unlink("a"); os.rename("a.d", "a")
+`)}}})
+	defer m.Remove(ctx, sb.ID)
+	run(t, ctx, m, sb.ID, "root", "(setsid nohup python3 /usr/local/bin/swap.py >/dev/null 2>&1 &)", 5*time.Second)
+	defer run(t, ctx, m, sb.ID, "root", "touch /tmp/stop", 5*time.Second)
+	res, err := m.Probe(ctx, sb.ID, ProbeSpec{
+		Cmd: []string{"bash", "-c", `ok=0 out=0
+for i in $(seq 40); do
+  if p=$(sbx-path /srv/data/a/file 2>/dev/null); then c=$(cat "$p" 2>/dev/null); [ "$c" = sandbox-content ] && ok=$((ok+1)); [ "$c" = GRADER-SECRET ] && out=$((out+1)); fi
+  c=$(sbx-cat /srv/data/a/file 2>/dev/null); [ "$c" = GRADER-SECRET ] && out=$((out+1))
+done
+echo "ok=$ok out=$out"`},
+		Files:   []File{{Path: "/escape/file", Mode: 0o644, Content: []byte("GRADER-SECRET\n")}},
+		Timeout: 80 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("probe: %s %s", res.Stdout, res.Stderr)
+	var ok, escaped int
+	if _, err := fmt.Sscanf(string(res.Stdout), "ok=%d out=%d", &ok, &escaped); err != nil || res.ExitCode != 0 {
+		t.Fatalf("probe output %q (stderr %q, exit %d)", res.Stdout, res.Stderr, res.ExitCode)
+	}
+	if escaped > 0 {
+		t.Fatalf("the grader read a file outside the sandbox %d times", escaped)
+	}
+	if ok == 0 {
+		t.Fatalf("sbx-path never read the sandbox's file")
+	}
 }

@@ -18,19 +18,31 @@ const (
 	probeMemory = 256 << 20
 	probePids   = 128
 	probeCPUs   = 1.0
-	// ProbeSandboxRoot is where a probe sees the sandbox's filesystem (a
-	// symlink to /proc/1/root). Absolute symlinks met below it resolve
-	// against the probe's root, not the sandbox's: resolve candidate paths
-	// with openat2(RESOLVE_IN_ROOT) or read them with CopyOut.
+	// ProbeSandboxRoot is where a probe sees the sandbox's filesystem: a
+	// symlink to /proc/1/fd/10, the descriptor of the sandbox's root that
+	// sbx-init (the probe's pid 1) received from the facts container. Paths
+	// walked below it can still be raced by the candidate and absolute
+	// symlinks met there resolve against the probe's root: check scripts
+	// read candidate paths with sbx-path (private snapshot) or sbx-cat,
+	// which open them in one step with openat2(RESOLVE_IN_ROOT).
 	ProbeSandboxRoot = "/sandbox-root"
+	probeRootFD      = 10
+	// probePristine is the sandbox image's dpkg md5sums ("md5 pkg /path"
+	// lines) in the probe, for sbx-exe/sbx-port's verified=yes|no.
+	probePristine = "/opsdojo/pristine.md5sums"
 )
 
 // Probe runs p.Cmd in a trusted side container (Config.ProbeImage) that
-// joins the PID and network namespaces of sandbox id, so checks run with
-// binaries the candidate cannot replace. The probe's Files are copied into
-// the probe container, never into the sandbox. It has CapDrop ALL plus
-// SYS_PTRACE and DAC_READ_SEARCH (to read /proc/1/root), no-new-privileges,
-// and is removed afterwards.
+// joins the network namespace of sandbox id (checks reach its services on
+// localhost) but NOT its PID namespace: the candidate, root in the sandbox,
+// can neither see the probe's processes, nor watch ns_last_pid move, nor
+// signal them. Process facts and the sandbox's root come from a facts
+// source outside the sandbox's PID namespace (see procfacts.go); p.Cmd runs
+// under sbx-init, which holds the root descriptor. The probe's Files are
+// copied into the probe container, never into the sandbox. It has CapDrop
+// ALL plus SYS_PTRACE, DAC_READ_SEARCH (to read the sandbox through the
+// descriptor), CHOWN and FOWNER (sbx-path snapshots keep owners and modes),
+// no-new-privileges, and is removed afterwards.
 func (m *Manager) Probe(ctx context.Context, id string, p ProbeSpec) (ExecResult, error) {
 	m.mu.Lock()
 	rec := m.findLocked(id)
@@ -51,19 +63,22 @@ func (m *Manager) Probe(ctx context.Context, id string, p ProbeSpec) (ExecResult
 		p.MaxOutput = m.cfg.MaxExecOutput
 	}
 	start := time.Now()
-	labels := map[string]string{LabelManaged: "true", LabelProbe: rec.sb.ID}
-	if m.cfg.Instance != "" {
-		labels[LabelInstance] = m.cfg.Instance
+	labels := m.probeLabels(rec.sb.ID)
+	facts, err := m.factsSource().Attach(ctx, rec.sb.ID)
+	if err != nil {
+		return ExecResult{}, err
 	}
+	defer facts.Close()
 	pids := int64(probePids)
 	cc := &container.Config{
-		Image: m.cfg.ProbeImage, Cmd: p.Cmd, Entrypoint: []string{}, Env: p.Env, Labels: labels, User: "root",
+		Image: m.cfg.ProbeImage, Cmd: p.Cmd, Entrypoint: []string{"/usr/local/bin/sbx-init"},
+		Env: append(append([]string(nil), p.Env...), facts.Env...), Labels: labels, User: "root",
 		AttachStdout: true, AttachStderr: true, WorkingDir: "/",
 	}
 	hc := &container.HostConfig{
-		PidMode:     container.PidMode("container:" + rec.sb.ID),
 		NetworkMode: container.NetworkMode("container:" + rec.sb.ID),
-		CapDrop:     []string{"ALL"}, CapAdd: []string{"SYS_PTRACE", "DAC_READ_SEARCH"},
+		Mounts:      facts.Mounts,
+		CapDrop:     []string{"ALL"}, CapAdd: []string{"SYS_PTRACE", "DAC_READ_SEARCH", "CHOWN", "FOWNER"},
 		SecurityOpt: []string{"no-new-privileges"},
 		LogConfig: container.LogConfig{Type: "json-file", Config: map[string]string{
 			"max-size": m.cfg.LogMaxSize, "max-file": strconv.Itoa(m.cfg.LogMaxFiles)}},
@@ -79,7 +94,8 @@ func (m *Manager) Probe(ctx context.Context, id string, p ProbeSpec) (ExecResult
 		defer cancel()
 		_ = m.removeContainer(cctx, cr.ID, "", nil)
 	}()
-	tr, err := probeTar(p.Files)
+	files := append([]File{{Path: probePristine, Mode: 0o644, Content: facts.Pristine}}, p.Files...)
+	tr, err := probeTar(files)
 	if err != nil {
 		return ExecResult{}, err
 	}
@@ -133,11 +149,20 @@ func (m *Manager) Probe(ctx context.Context, id string, p ProbeSpec) (ExecResult
 	return res, ctxErr
 }
 
+func (m *Manager) probeLabels(sandboxID string) map[string]string {
+	labels := map[string]string{LabelManaged: "true", LabelProbe: sandboxID}
+	if m.cfg.Instance != "" {
+		labels[LabelInstance] = m.cfg.Instance
+	}
+	return labels
+}
+
 // probeTar is the probe's Files plus the /sandbox-root symlink.
 func probeTar(files []File) (*bytes.Buffer, error) {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
-	if err := tw.WriteHeader(&tar.Header{Name: ProbeSandboxRoot[1:], Typeflag: tar.TypeSymlink, Linkname: "/proc/1/root", Mode: 0o777}); err != nil {
+	if err := tw.WriteHeader(&tar.Header{Name: ProbeSandboxRoot[1:], Typeflag: tar.TypeSymlink,
+		Linkname: "/proc/1/fd/" + strconv.Itoa(probeRootFD), Mode: 0o777}); err != nil {
 		return nil, fmt.Errorf("sandbox: probe tar: %w", err)
 	}
 	for _, f := range files {
