@@ -233,5 +233,9 @@ func (m *Manager) killMarked(ctx context.Context, id, user, marker string) {
 		m.log.Debug("exec processes not killed: the sandbox is gone", "id", shortID(id), "err", err)
 		return
 	}
+	if errPaused(err) { // a freeze (freeze.go) kills them itself
+		m.log.Debug("exec processes not killed here: the sandbox is paused", "id", shortID(id))
+		return
+	}
 	m.log.Warn("kill of exec processes failed", "id", shortID(id), "user", user, "err", err, "exit", res.ExitCode)
 }

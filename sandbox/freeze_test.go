@@ -1,0 +1,112 @@
+package sandbox
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/opsdojo/opsdojo/sandbox/sandboxtest"
+)
+
+// TestFreezeStopsTerminalWork: work started from a terminal before the
+// freeze never acts after it — a background loop, an `env -i setsid`
+// escapee, a command typed into the paused terminal — while services keep
+// running: a root daemon started by setup (no terminal), and, when the
+// candidate is root, a daemon they detached from the terminal (the rule in
+// freeze.go). The loops sleep past their wake-up time while the sandbox is
+// frozen, so at thaw they would act at once unless the queued SIGKILL comes
+// first.
+func TestFreezeStopsTerminalWork(t *testing.T) {
+	if testRuntime() != RuntimeRunc {
+		t.Skip("the side container cannot join a runsc sandbox's PID namespace; runsc uses the exec fallback")
+	}
+	e := newEnv(t)
+	m := newManager(t, e, e.config(), nil)
+	ctx := sandboxtest.Context(t, 120*time.Second)
+
+	type check struct{ script, want string }
+	cases := []struct {
+		name  string
+		user  string
+		typed string  // typed into a terminal before the freeze
+		after string  // typed into the paused terminal
+		want  []check // run as root after the thaw
+	}{
+		{
+			name:  "candidate account",
+			user:  "candidate",
+			typed: "(sleep 2; echo bg > /srv/f) & env -i setsid sh -c 'sleep 2; echo escaped > /home/candidate/g' </dev/null >/dev/null 2>&1 & nohup sh -c 'sleep 2; echo nohup > ~/h' >/dev/null 2>&1 & sleep 0.5; echo ar''med\n",
+			after: "echo typed-after > /srv/f\n",
+			want: []check{
+				{"cat /srv/f", "broken"},
+				{"ls /home/candidate/g /home/candidate/h 2>&1 | grep -c 'No such file'", "2"},
+				{"pgrep -c -u candidate || true", "0"},
+				{"pgrep -c -f 'service-loo[p]'", "1"},
+			},
+		},
+		{
+			name:  "root",
+			user:  "root",
+			typed: "(sleep 2; echo bg > /srv/f) & env -i sh -c 'sleep 2; echo escaped > /root/g' </dev/null >/dev/null 2>&1 & setsid sh -c 'sleep 2; echo daemon > /root/d; exec sleep 1000' </dev/null >/dev/null 2>&1 & sleep 0.5; echo ar''med\n",
+			after: "echo typed-after > /srv/f\n",
+			want: []check{
+				{"cat /srv/f", "broken"},
+				{"ls /root/g 2>&1 | grep -c 'No such file'", "1"},
+				{"pgrep -c -f 'service-loo[p]'", "1"},
+				// Detached from the terminal as root: kept, like a service
+				// the candidate restarted (freeze.go says why).
+				{"for i in $(seq 50); do [ -s /root/d ] && break; sleep 0.1; done; cat /root/d", "daemon"},
+			},
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			sb := mustCreate(t, ctx, m, Spec{Image: e.image, User: c.user,
+				Setup: []byte("echo broken > /srv/f; chmod 666 /srv/f\n" +
+					"setsid bash -c 'exec -a service-loop sh -c \"while :; do sleep 0.2; done\"' </dev/null >/dev/null 2>&1 &\n")})
+			if res := run(t, ctx, m, sb.ID, "root", "cat /srv/f; pgrep -c -f 'service-loo[p]'", 10*time.Second); string(res.Stdout) != "broken\n1\n" {
+				t.Fatalf("setup: %q %q", res.Stdout, res.Stderr)
+			}
+			term, err := m.Attach(ctx, sb.ID, AttachOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer term.Close()
+			out := newCollector(term)
+			if _, err := term.Write([]byte(c.typed)); err != nil {
+				t.Fatal(err)
+			}
+			if !out.waitFor("armed", 10*time.Second) {
+				t.Fatalf("terminal: %q", out.String())
+			}
+			if err := m.Pause(ctx, sb.ID); err != nil {
+				t.Fatal(err)
+			}
+			if err := m.Pause(ctx, sb.ID); err != nil {
+				t.Fatalf("second Pause: %v", err)
+			}
+			_, _ = term.Write([]byte(c.after))
+			killed, err := m.StopTerminalWork(ctx, sb.ID)
+			if err != nil {
+				_ = m.Unpause(ctx, sb.ID)
+				t.Fatal(err)
+			}
+			t.Logf("killed:\n%s", strings.Join(killed, "\n"))
+			time.Sleep(2500 * time.Millisecond) // the loops' sleeps end while frozen
+			if err := m.Unpause(ctx, sb.ID); err != nil {
+				t.Fatal(err)
+			}
+			if err := m.Unpause(ctx, sb.ID); err != nil {
+				t.Fatalf("second Unpause: %v", err)
+			}
+			time.Sleep(500 * time.Millisecond) // what survived would act now
+			for _, w := range c.want {
+				res := run(t, ctx, m, sb.ID, "root", w.script, 10*time.Second)
+				if got := strings.TrimSpace(string(res.Stdout)); got != w.want {
+					t.Errorf("%s: %q, want %q (stderr %q)", w.script, got, w.want, res.Stderr)
+				}
+			}
+		})
+	}
+}
