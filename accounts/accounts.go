@@ -14,8 +14,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/mail"
+	"runtime"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/opsdojo/opsdojo/store"
@@ -32,6 +32,7 @@ type Store interface {
 	TouchSession(ctx context.Context, id string, now time.Time) error
 	RevokeSession(ctx context.Context, id string, now time.Time) error
 	Audit(ctx context.Context, e *store.AuditEvent) error
+	SessionStore // password_change.go
 }
 
 // Errors callers map to answers.
@@ -53,11 +54,26 @@ type Config struct {
 	AbsoluteTimeout time.Duration // session ends this long after login, used or not
 	LoginFailures   int           // failures allowed per window per (ip, email)
 	LoginWindow     time.Duration
+	// LoginFailuresPerIP is the failures allowed per window from one
+	// client address (IPv6: one /64), whatever the emails.
+	LoginFailuresPerIP int
+	// LimiterKeys bounds the keys each failure table remembers.
+	LimiterKeys int
+	// HashConcurrency bounds argon2id hashes running at once (64 MiB
+	// each); default: the number of CPUs Go uses.
+	HashConcurrency int
+	// HashWait is how long a login or sign-up waits for a hashing slot
+	// before it is refused with ErrBusy.
+	HashWait time.Duration
+	// HashHook, when set, runs inside the hashing gate before each hash
+	// (tests count and hold hashes with it).
+	HashHook func()
 }
 
 // DefaultConfig is a reasonable production default.
 func DefaultConfig() Config {
-	return Config{IdleTimeout: 2 * time.Hour, AbsoluteTimeout: 24 * time.Hour, LoginFailures: 5, LoginWindow: 15 * time.Minute}
+	return Config{IdleTimeout: 2 * time.Hour, AbsoluteTimeout: 24 * time.Hour, LoginFailures: 5, LoginWindow: 15 * time.Minute,
+		LoginFailuresPerIP: 100, LimiterKeys: DefaultLimiterKeys, HashConcurrency: runtime.GOMAXPROCS(0), HashWait: DefaultHashWait}
 }
 
 // Service is the accounts domain.
@@ -66,10 +82,8 @@ type Service struct {
 	cfg     Config
 	log     *slog.Logger
 	now     func() time.Time
-	limiter *limiter
-	// dummyHash is verified against when the email is unknown, so timing
-	// does not reveal which emails have accounts.
-	dummyHash string
+	limiter *loginLimiter
+	hashes  *hashGate
 }
 
 // New returns a Service.
@@ -90,8 +104,18 @@ func New(st Store, cfg Config, log *slog.Logger, now func() time.Time) *Service 
 	if cfg.LoginWindow <= 0 {
 		cfg.LoginWindow = d.LoginWindow
 	}
-	dummy, _ := HashPassword("opsdojo-timing-equaliser")
-	return &Service{st: st, cfg: cfg, log: log.With("component", "accounts"), now: now, limiter: newLimiter(cfg.LoginFailures, cfg.LoginWindow), dummyHash: dummy}
+	if cfg.LoginFailuresPerIP <= 0 {
+		cfg.LoginFailuresPerIP = d.LoginFailuresPerIP
+	}
+	if cfg.HashConcurrency <= 0 {
+		cfg.HashConcurrency = d.HashConcurrency
+	}
+	if cfg.HashWait <= 0 {
+		cfg.HashWait = d.HashWait
+	}
+	return &Service{st: st, cfg: cfg, log: log.With("component", "accounts"), now: now,
+		limiter: newLoginLimiter(cfg.LoginFailures, cfg.LoginFailuresPerIP, cfg.LoginWindow, cfg.LimiterKeys),
+		hashes:  newHashGate(cfg.HashConcurrency, cfg.HashWait, cfg.HashHook)}
 }
 
 // ValidRole reports whether role is one of the four roles.
@@ -127,7 +151,7 @@ func (s *Service) CreateUser(ctx context.Context, nu NewUser) (*store.User, erro
 	if len(name) > 200 {
 		return nil, &ValidationError{"name", "must be at most 200 characters"}
 	}
-	hash, err := HashPassword(nu.Password)
+	hash, err := s.hashPassword(ctx, nu.Password)
 	if err != nil {
 		return nil, err
 	}
@@ -178,31 +202,28 @@ type Session struct {
 // token (never stored). Callers revoke any previous session (rotation).
 func (s *Service) Login(ctx context.Context, email, password, ip, userAgent string) (token string, sess *Session, err error) {
 	email = strings.ToLower(strings.TrimSpace(email))
-	key := ip + "|" + email
 	now := s.now()
-	if !s.limiter.allow(key, now) {
-		return "", nil, ErrRateLimited
+	if ok, retry := s.limiter.allow(ip, email, now); !ok {
+		return "", nil, &RetryError{Err: ErrRateLimited, After: retry}
 	}
 	if len(password) > MaxPasswordLength {
-		s.limiter.fail(key, now)
+		s.limiter.fail(ip, email, now)
 		return "", nil, ErrInvalidCredentials
 	}
-	u, err := s.st.UserByEmail(ctx, email)
-	if errors.Is(err, store.ErrNotFound) {
-		_, _ = VerifyPassword(s.dummyHash, password)
-		s.limiter.fail(key, now)
-		return "", nil, ErrInvalidCredentials
-	}
+	u, ok, err := s.checkPassword(ctx, email, password)
 	if err != nil {
 		return "", nil, fmt.Errorf("login: %w", err)
 	}
-	ok, err := VerifyPassword(u.PasswordHash, password)
-	if err != nil || !ok || u.Disabled {
-		s.limiter.fail(key, now)
+	if u == nil {
+		s.limiter.fail(ip, email, now)
+		return "", nil, ErrInvalidCredentials
+	}
+	if !ok || u.Disabled {
+		s.limiter.fail(ip, email, now)
 		_ = s.st.Audit(ctx, &store.AuditEvent{ActorID: u.ID, Action: "login.failed", ObjectType: "user", ObjectID: u.ID, Detail: fmt.Sprintf(`{"ip":%q}`, ip)})
 		return "", nil, ErrInvalidCredentials
 	}
-	s.limiter.reset(key)
+	s.limiter.succeed(ip, email)
 	token = randomToken(32)
 	rec := &store.Session{
 		ID: HashToken(token), UserID: u.ID, CSRFToken: randomToken(32),
@@ -279,52 +300,4 @@ func truncate(s string, n int) string {
 		return s[:n]
 	}
 	return s
-}
-
-// limiter counts login failures per key in a sliding window.
-type limiter struct {
-	mu     sync.Mutex
-	max    int
-	window time.Duration
-	fails  map[string][]time.Time
-}
-
-func newLimiter(max int, window time.Duration) *limiter {
-	return &limiter{max: max, window: window, fails: map[string][]time.Time{}}
-}
-
-func (l *limiter) prune(key string, now time.Time) []time.Time {
-	ts := l.fails[key]
-	i := 0
-	for i < len(ts) && now.Sub(ts[i]) > l.window {
-		i++
-	}
-	ts = ts[i:]
-	if len(ts) == 0 {
-		delete(l.fails, key)
-	} else {
-		l.fails[key] = ts
-	}
-	return ts
-}
-
-func (l *limiter) allow(key string, now time.Time) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if len(l.fails) > 100_000 { // bound memory under a spray of keys
-		l.fails = map[string][]time.Time{}
-	}
-	return len(l.prune(key, now)) < l.max
-}
-
-func (l *limiter) fail(key string, now time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.fails[key] = append(l.prune(key, now), now)
-}
-
-func (l *limiter) reset(key string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	delete(l.fails, key)
 }

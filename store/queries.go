@@ -80,6 +80,32 @@ func (s *Store) RevokeSession(ctx context.Context, id string, now time.Time) err
 	return wrap("revoke session", s.db.WithContext(ctx).Model(&Session{}).Where("id = ? AND revoked_at IS NULL", id).Update("revoked_at", now).Error)
 }
 
+// RevokeUserSessions ends every live session of a user except keep (a
+// session ID; empty keeps none) and returns how many it ended.
+func (s *Store) RevokeUserSessions(ctx context.Context, userID, keep string, now time.Time) (int64, error) {
+	res := s.db.WithContext(ctx).Model(&Session{}).Where("user_id = ? AND revoked_at IS NULL AND id <> ?", userID, keep).Update("revoked_at", now)
+	return res.RowsAffected, wrap("revoke user sessions", res.Error)
+}
+
+// SetPassword stores a new password hash for a user and, in the same
+// transaction, ends every live session of theirs except keep (empty keeps
+// none): a password change never leaves an old session alive.
+func (s *Store) SetPassword(ctx context.Context, userID, hash, keep string, now time.Time) (revoked int64, err error) {
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Model(&User{}).Where("id = ?", userID).Updates(map[string]any{"password_hash": hash, "updated_at": now})
+		if res.Error != nil {
+			return wrap("set password", res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return wrap("set password", gorm.ErrRecordNotFound)
+		}
+		res = tx.Model(&Session{}).Where("user_id = ? AND revoked_at IS NULL AND id <> ?", userID, keep).Update("revoked_at", now)
+		revoked = res.RowsAffected
+		return wrap("revoke user sessions", res.Error)
+	})
+	return revoked, err
+}
+
 // ---- challenges ----
 
 // UpsertChallengeVersion records a challenge and its version snapshot.
