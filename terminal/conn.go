@@ -211,6 +211,8 @@ func (c *Conn) Run(ctx context.Context) {
 			code, reason = CloseTooMany, err.Error()
 		case errors.Is(err, ErrHubClosed):
 			code, reason = CloseGoingAway, "server shutting down"
+		case errors.Is(err, ErrAttemptClosed):
+			code, reason = CloseSandboxGone, err.Error()
 		}
 		c.log.Info("terminal open failed", "err", err)
 		c.closeWith(code, reason)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -33,6 +34,9 @@ const (
 	exitProbeStep = 50 * time.Millisecond
 	// closeTimeout bounds ending a shell (Docker kills its processes).
 	closeTimeout = 20 * time.Second
+	// sealKeep is how long a sealed attempt is remembered. By then the
+	// attempt is over in the database, which refuses tickets on its own.
+	sealKeep = time.Hour
 )
 
 // Errors of Hub operations (match with errors.Is).
@@ -43,6 +47,9 @@ var (
 	ErrTooManyTerminals = errors.New("too many terminals")
 	// ErrHubClosed: the hub is shutting down.
 	ErrHubClosed = errors.New("terminal hub is shutting down")
+	// ErrAttemptClosed: the attempt was sealed (submitted, time up): none
+	// of its terminals opens again.
+	ErrAttemptClosed = errors.New("terminal closed")
 )
 
 // PTY is a running interactive shell: what it prints is read, what the
@@ -104,6 +111,7 @@ type Hub struct {
 	mu        sync.Mutex
 	sessions  map[sessionKey]*session
 	perSB     map[string]int
+	sealed    map[string]sealEntry // attempt -> why its terminals are closed
 	closed    bool
 	wg        sync.WaitGroup // session goroutines
 	chunkPool sync.Pool
@@ -128,7 +136,7 @@ func NewHub(att Attacher, cfg Config) *Hub {
 	}
 	h := &Hub{
 		att: att, cfg: cfg, log: cfg.Log.With("component", "terminal"),
-		sessions: map[sessionKey]*session{}, perSB: map[string]int{},
+		sessions: map[sessionKey]*session{}, perSB: map[string]int{}, sealed: map[string]sealEntry{},
 	}
 	h.chunkPool.New = func() any { b := make([]byte, OutputChunkBytes); return &b }
 	return h
@@ -203,6 +211,65 @@ func (h *Hub) CloseSandbox(ctx context.Context, sandboxID, reason string) int {
 	return len(ss)
 }
 
+type sealEntry struct {
+	reason string
+	at     time.Time
+}
+
+// Seal closes attemptID to terminal work from this instant: its shells
+// take no more input (keystrokes already in flight are dropped), and none
+// of its terminals can be opened or reattached. reason is what clients
+// are told. The shells keep running until CloseAttempt (or the caller's
+// freeze) ends them. Sealing twice keeps the first reason.
+func (h *Hub) Seal(attemptID, reason string) {
+	now := time.Now()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for a, e := range h.sealed {
+		if now.Sub(e.at) > sealKeep {
+			delete(h.sealed, a)
+		}
+	}
+	if _, ok := h.sealed[attemptID]; !ok {
+		h.sealed[attemptID] = sealEntry{reason: reason, at: now}
+	}
+	for _, s := range h.sessions {
+		if s.attemptID == attemptID {
+			s.sealed.Store(true)
+		}
+	}
+}
+
+// Sealed reports whether attemptID was sealed, and why. Ticket issuing
+// asks it, so a ticket is refused on the replica that froze the attempt
+// even before the database says so.
+func (h *Hub) Sealed(attemptID string) (reason string, ok bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	e, ok := h.sealed[attemptID]
+	return e.reason, ok
+}
+
+// CloseAttempt seals attemptID (see Seal) and ends its terminals: their
+// websockets get a status event and close code CloseSandboxGone with
+// "terminal closed: " + reason, their shells are closed. It returns how
+// many terminals it ended, when they have ended or ctx is done.
+func (h *Hub) CloseAttempt(ctx context.Context, attemptID, reason string) int {
+	h.Seal(attemptID, reason)
+	ss := h.snapshot(func(s *session) bool { return s.attemptID == attemptID })
+	for _, s := range ss {
+		go s.terminate(CloseSandboxGone, "terminal closed: "+reason)
+	}
+	for _, s := range ss {
+		select {
+		case <-s.done:
+		case <-ctx.Done():
+			return len(ss)
+		}
+	}
+	return len(ss)
+}
+
 // Shutdown ends every shell (their websockets are told the server is going
 // away) and waits for the session goroutines, bounded by ctx.
 func (h *Hub) Shutdown(ctx context.Context) error {
@@ -244,6 +311,10 @@ func (h *Hub) open(ctx context.Context, g Grant, size Size, a *attachment) (s *s
 		if h.closed {
 			h.mu.Unlock()
 			return nil, nil, false, ErrHubClosed
+		}
+		if e, ok := h.sealed[g.AttemptID]; ok {
+			h.mu.Unlock()
+			return nil, nil, false, fmt.Errorf("%w: %s", ErrAttemptClosed, e.reason)
 		}
 		s = h.sessions[key]
 		if s == nil {
@@ -306,6 +377,7 @@ type session struct {
 	pty      PTY
 	rec      RecordSink
 	done     chan struct{} // closed when the session ended
+	sealed   atomic.Bool   // its attempt was sealed: input is dropped
 
 	mu        sync.Mutex
 	sb        *scrollback
@@ -409,6 +481,9 @@ func (s *session) sendEvent(b []byte) bool {
 }
 
 func (s *session) input(p []byte) error {
+	if s.sealed.Load() {
+		return ErrAttemptClosed
+	}
 	if s.rec != nil {
 		s.rec.Input(p)
 	}

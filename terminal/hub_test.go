@@ -30,6 +30,14 @@ type fakePTY struct {
 	produced atomic.Int64
 	pending  []byte
 	resizes  atomic.Int64
+	mu       sync.Mutex
+	typed    strings.Builder // everything written to the shell
+}
+
+func (f *fakePTY) input() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.typed.String()
 }
 
 func newFakePTY(flood bool) *fakePTY {
@@ -63,6 +71,9 @@ func (f *fakePTY) Read(p []byte) (int, error) {
 }
 
 func (f *fakePTY) Write(p []byte) (int, error) {
+	f.mu.Lock()
+	f.typed.Write(p)
+	f.mu.Unlock()
 	select {
 	case f.in <- append([]byte(nil), p...):
 		return len(p), nil
