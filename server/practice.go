@@ -44,6 +44,27 @@ type Attempts interface {
 	Deadline(a *store.Attempt) time.Time
 }
 
+// resumer restores a hibernated sandbox (the attempts service; optional so
+// that test doubles of Attempts need not implement it).
+type resumer interface {
+	Resume(ctx context.Context, a *store.Attempt) error
+}
+
+// resume wakes the sandbox of the owner's active attempt before the page
+// opens a terminal on it. A sandbox that is gone is not an error here: the
+// page shows, and Check answers 410 with a plain message.
+func (s *Server) resume(c *fiber.Ctx, a *store.Attempt) {
+	r, ok := s.deps.Attempts.(resumer)
+	if !ok || a.State != store.AttemptActive || a.SandboxID == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(c.UserContext(), 3*time.Minute)
+	defer cancel()
+	if err := r.Resume(ctx, a); err != nil && !errors.Is(err, attempts.ErrSandboxGone) && !errors.Is(err, attempts.ErrNotActive) {
+		s.log.Warn("resume sandbox for the workspace", "attempt", a.ID, "err", err)
+	}
+}
+
 // Runs reads stored check runs.
 type Runs interface {
 	LatestCheckRun(ctx context.Context, attemptID string) (*store.CheckRun, error)
@@ -65,6 +86,10 @@ func domainError(err error) error {
 		return fiber.NewError(fiber.StatusBadRequest, err.Error())
 	case errors.Is(err, attempts.ErrTooLarge):
 		return fiber.NewError(fiber.StatusRequestEntityTooLarge, err.Error())
+	case errors.Is(err, attempts.ErrSandboxGone):
+		return fiber.NewError(fiber.StatusGone, attempts.ErrSandboxGone.Error())
+	case errors.Is(err, attempts.ErrGradingFailed):
+		return fiber.NewError(fiber.StatusServiceUnavailable, attempts.ErrGradingFailed.Error())
 	case errors.Is(err, sandbox.ErrCapacity):
 		return fiber.NewError(fiber.StatusServiceUnavailable, "all sandboxes are in use right now; try again in a few minutes")
 	case errors.Is(err, sandbox.ErrNotFound), errors.Is(err, sandbox.ErrExpired), errors.Is(err, attempts.ErrNoSandbox):
@@ -350,6 +375,10 @@ func (s *Server) handleWorkspace(c *fiber.Ctx) error {
 	if err != nil {
 		return domainError(err)
 	}
+	owner := a.UserID != nil && *a.UserID == sessionFrom(c).User.ID
+	if owner {
+		s.resume(c, a)
+	}
 	files, _ := s.deps.Attempts.Files(a)
 	page := workspacePage{Attempt: a, Item: itemOf(ch), Description: renderMarkdown(ch.Description), Hints: hints, Files: files,
 		Deadline: s.deps.Attempts.Deadline(a), Owner: a.UserID != nil && *a.UserID == sessionFrom(c).User.ID}
@@ -414,7 +443,9 @@ func (s *Server) handleCheck(c *fiber.Ctx) error {
 		return domainError(err)
 	}
 	if run == nil {
-		return fiber.NewError(fiber.StatusInternalServerError, "grading failed: "+j.Error)
+		// Nothing was stored: the sandbox is gone (410) or the checks
+		// could not run (503); the best score stands.
+		return domainError(attempts.JobError(j))
 	}
 	out := s.resultsOf(c, a, ch, run).json()
 	s.pushCheck(a.ID, out)
