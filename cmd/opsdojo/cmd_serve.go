@@ -127,6 +127,10 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 	probeImage := fs.String("probe-image", "opsdojo/probe:latest", "trusted image the grader's checks run in")
 	graders := fs.Int("graders", 2, "grading jobs run at once")
 	instance := fs.String("instance", "opsdojo", "label value marking this server's containers (reconciled at start-up)")
+	sandboxIdle := fs.Duration("sandbox-idle-timeout", sandbox.DefaultIdleTimeout, "a practice sandbox without terminal input for this long is hibernated: its files are kept in a local image and restored when the candidate returns (take-home sandboxes are never idle-reaped)")
+	hibRetention := fs.Duration("hibernate-retention", sandbox.DefaultHibernateRetention, "a hibernated practice sandbox not resumed for this long is deleted")
+	maxHibernated := fs.Int("max-hibernated", sandbox.DefaultMaxHibernated, "hibernated practice sandboxes (images) kept; past it the oldest is deleted")
+	maxHibernatedPerUser := fs.Int("max-hibernated-per-user", sandbox.DefaultMaxHibernatedPerUser, "hibernated practice sandboxes kept per user; past it the user's oldest is deleted")
 	// ---- take-home assignments: flags (wiring below, before server.New) ----
 	webhookURL := fs.String("webhook-url", "", "POST signed take-home events (invite opened, submitted, graded) to this URL; empty disables webhooks")
 	webhookSecret := fs.String("webhook-secret", "", "HMAC-SHA256 key signing webhooks (prefer the environment variable: flags show in process lists)")
@@ -186,6 +190,7 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 	if *poolImage != "" && *poolSize > 0 {
 		cfg.Pools = []sandbox.PoolConfig{{Image: *poolImage, Size: *poolSize}}
 	}
+	cfg.DefaultIdle = *sandboxIdle
 	mgr, err := sandbox.NewManager(dc, cfg, log, time.Now)
 	if err != nil {
 		return err
@@ -216,6 +221,8 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 			return !strings.HasPrefix(ch.Dir, uploadsAbs+string(filepath.Separator))
 		},
 	}, log, time.Now)
+	mgr.SetHibernation(sandbox.HibernateConfig{Retention: *hibRetention, MaxImages: *maxHibernated, MaxPerOwner: *maxHibernatedPerUser})
+	mgr.SetKeep(svc.AwaitingFreeze) // a take-home past its TTL stays until its submission is frozen
 	author := authoring.New(uploads, cat, st, grader.NewSelfTester(mgr, g, 1), log)
 	if err := cat.Reload(ctx); err != nil {
 		return fmt.Errorf("load challenges from %s: %w (set --challenges)", *challengeDirs, err)
