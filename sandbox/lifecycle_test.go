@@ -262,3 +262,38 @@ func TestCreateCancelledLeavesNothing(t *testing.T) {
 		t.Errorf("left behind: %s %s (%s)", c.ID[:12], c.Names, c.State)
 	}
 }
+
+// TestReconcileAdoptsExpiredForFreeze: after a restart past a take-home's
+// TTL (the server was down over the deadline), its sandbox is adopted, not
+// removed, and kept while its submission waits to be frozen, with copy-out
+// still working; a practice sandbox past its TTL is hibernated.
+func TestReconcileAdoptsExpiredForFreeze(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	cleanImages(t, e)
+	ctx := sandboxtest.Context(t, testTimeout)
+	clock := &fakeClock{t: time.Now()}
+	first := newManager(t, e, e.config(), clock.Now)
+	th := mustCreate(t, ctx, first, Spec{Image: e.image, AttemptID: "th", TTL: time.Minute, IdleTimeout: -1})
+	_ = mustCreate(t, ctx, first, Spec{Image: e.image, AttemptID: "pr", TTL: time.Minute, Hibernate: true})
+	run(t, ctx, first, th.ID, "", "echo answer > ~/answer.txt", 10*time.Second)
+	clock.Add(10 * time.Minute)
+	second := newManager(t, e, e.config(), clock.Now)
+	second.SetKeep(func(_ context.Context, a string) bool { return a == "th" })
+	rep, err := second.Reconcile(ctx, func(a string) (Adoption, bool) { return Adoption{Hibernate: a == "pr"}, true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Adopted) != 2 || len(rep.Removed) != 0 {
+		t.Fatalf("reconcile past the TTL: %+v", rep)
+	}
+	got := second.Reap(ctx)
+	if len(got) != 1 || got[0].AttemptID != "pr" || got[0].Reason != ReasonHibernated {
+		t.Fatalf("reap after restart: %+v", got)
+	}
+	rc, err := second.CopyOut(ctx, th.ID, "/home/candidate/answer.txt", 0)
+	if err != nil {
+		t.Fatalf("copy out of a take-home awaiting its freeze: %v", err)
+	}
+	_ = rc.Close()
+}
