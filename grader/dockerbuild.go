@@ -18,10 +18,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
+	"github.com/docker/docker/errdefs"
 	"github.com/docker/docker/pkg/jsonmessage"
 	"github.com/docker/docker/pkg/stdcopy"
 
@@ -46,7 +46,6 @@ const (
 type BuildRequest struct {
 	Context      io.Reader // tar of the build context, files at its root
 	Dockerfile   string    // relative to the context
-	Network      bool      // allow network during RUN steps
 	BuildTimeout time.Duration
 	MaxImageSize int64
 	Run          *challenges.BuildRun
@@ -60,8 +59,10 @@ type BuildResult struct {
 	ImageSize int64
 }
 
-// DockerBuilder builds candidate images with the Docker daemon: RUN steps
-// without network unless allowed, memory and CPU limits, a deadline; runs
+// DockerBuilder builds candidate images with the Docker daemon: the
+// Dockerfile checked by its BuildPolicy first (nothing that could make the
+// daemon fetch a URL or pull an image reaches it), RUN steps without
+// network, memory and CPU limits, a deadline; runs
 // the image hardened (no capabilities, no network, no new privileges) and
 // probes it from a probe container sharing only its network namespace.
 // Images and containers are always removed.
@@ -76,6 +77,7 @@ type BuildResult struct {
 type DockerBuilder struct {
 	cli        *client.Client
 	probeImage string
+	policy     BuildPolicy
 	id         string // value of LabelGraderBuild on this builder's images and containers
 
 	cacheMu   sync.RWMutex
@@ -83,9 +85,33 @@ type DockerBuilder struct {
 	pending   []string // image tags waiting to be deleted
 }
 
-// NewDockerBuilder returns a builder; probeImage has curl and bash.
+// NewDockerBuilder returns a builder with the default build policy;
+// probeImage has curl and bash.
 func NewDockerBuilder(cli *client.Client, probeImage string) *DockerBuilder {
 	return &DockerBuilder{cli: cli, probeImage: probeImage, id: randomSuffix()}
+}
+
+// WithPolicy sets the build policy (the allowed base images); call it
+// before the first build.
+func (d *DockerBuilder) WithPolicy(p BuildPolicy) *DockerBuilder {
+	d.policy = p
+	return d
+}
+
+// lookupImage is the policy's ImageLookup: the daemon's local store only.
+func (d *DockerBuilder) lookupImage(ctx context.Context, ref string) (LocalImage, bool, error) {
+	ins, err := d.cli.ImageInspect(ctx, ref)
+	if errdefs.IsNotFound(err) {
+		return LocalImage{}, false, nil
+	}
+	if err != nil {
+		return LocalImage{}, false, err
+	}
+	var img LocalImage
+	if ins.Config != nil {
+		img.Env, img.OnBuild = ins.Config.Env, ins.Config.OnBuild
+	}
+	return img, true, nil
 }
 
 // LabelFilter is the label (key=value) on every image and container this
@@ -140,19 +166,22 @@ func (d *DockerBuilder) BuildAndRun(ctx context.Context, req BuildRequest) (res 
 		d.release(cctx, tag)
 	}()
 
+	defer func() { res.Output = capOutput(res.Output) }()
+
+	// The daemon sees only a Dockerfile the policy accepted, in the form it
+	// was checked in: see buildpolicy.go.
+	buildCtx, dfName, checked, refusal, err := d.checkedContext(ctx, req)
+	if err != nil {
+		return BuildResult{}, err
+	}
+	if refusal != "" {
+		return BuildResult{Message: refusal}, nil
+	}
+
 	bctx, cancel := context.WithTimeout(ctx, req.BuildTimeout)
 	defer cancel()
-	network := "none"
-	if req.Network {
-		network = "default"
-	}
 	d.cacheMu.RLock()
-	resp, err := d.cli.ImageBuild(bctx, req.Context, build.ImageBuildOptions{
-		Tags: []string{tag}, Dockerfile: req.Dockerfile, NetworkMode: network,
-		Memory: buildMemory, MemorySwap: buildMemory, CPUPeriod: 100000, CPUQuota: int64(buildCPUs * 100000),
-		Remove: true, ForceRemove: true, PullParent: false, Version: build.BuilderV1,
-		Labels: map[string]string{LabelGraderBuild: d.id},
-	})
+	resp, err := d.cli.ImageBuild(bctx, buildCtx, buildOptions(tag, dfName, d.id))
 	if err != nil {
 		d.cacheMu.RUnlock()
 		switch {
@@ -161,11 +190,11 @@ func (d *DockerBuilder) BuildAndRun(ctx context.Context, req BuildRequest) (res 
 		case client.IsErrConnectionFailed(err):
 			return BuildResult{}, fmt.Errorf("start build: %w", err)
 		}
-		// The daemon refused the Dockerfile itself (a parse error, a bad
-		// instruction): the candidate's problem, reported to them.
-		return BuildResult{Message: "the image does not build: " + strings.TrimPrefix(err.Error(), "Error response from daemon: ")}, nil
+		// The daemon refused the Dockerfile itself (a bad instruction):
+		// the candidate's problem, reported to them.
+		return BuildResult{Message: "the image does not build: " + daemonMessage(err.Error())}, nil
 	}
-	logTail, buildErr := readBuildLog(resp.Body)
+	logTail, buildErr, step := readBuildLog(resp.Body)
 	resp.Body.Close()
 	d.cacheMu.RUnlock() // the image is tagged: its own tag protects it now
 	res.Output = logTail
@@ -174,7 +203,11 @@ func (d *DockerBuilder) BuildAndRun(ctx context.Context, req BuildRequest) (res 
 		return res, nil
 	}
 	if buildErr != "" {
-		res.Message = "the image does not build: " + buildErr
+		res.Message = "the image does not build: "
+		if step > 0 && step <= len(checked.StepLines) {
+			res.Message += fmt.Sprintf("line %d: ", checked.StepLines[step-1])
+		}
+		res.Message += daemonMessage(buildErr)
 		return res, nil
 	}
 	ins, err := d.cli.ImageInspect(ctx, tag)
@@ -199,12 +232,12 @@ func (d *DockerBuilder) BuildAndRun(ctx context.Context, req BuildRequest) (res 
 			Resources: container.Resources{Memory: runMemory, MemorySwap: runMemory, NanoCPUs: int64(runCPUs * 1e9), PidsLimit: &pids},
 		}, nil, nil, "opsdojo-grade-run-"+randomSuffix())
 	if err != nil {
-		res.Message = "the image builds but a container cannot be created from it: " + err.Error()
+		res.Message = "the image builds but a container cannot be created from it: " + daemonMessage(err.Error())
 		return res, nil
 	}
 	containers = append(containers, cr.ID)
 	if err := d.cli.ContainerStart(ctx, cr.ID, container.StartOptions{}); err != nil {
-		res.Message = "the image builds but does not start: " + err.Error()
+		res.Message = "the image builds but does not start: " + daemonMessage(err.Error())
 		return res, nil
 	}
 	run := req.Run
@@ -232,7 +265,7 @@ func (d *DockerBuilder) BuildAndRun(ctx context.Context, req BuildRequest) (res 
 		code, out, err := d.execIn(ctx, cr.ID, run.Command, wait)
 		res.Output = strings.TrimSpace(res.Output + "\n--- command ---\n" + out)
 		if err != nil {
-			problems = append(problems, "the command could not run: "+err.Error())
+			problems = append(problems, "the command could not run: "+daemonMessage(err.Error()))
 		} else if code != 0 {
 			problems = append(problems, fmt.Sprintf("`%s` exited with status %d", strings.Join(run.Command, " "), code))
 		}
@@ -261,9 +294,12 @@ func (d *DockerBuilder) BuildAndRun(ctx context.Context, req BuildRequest) (res 
 
 func boolPtr(b bool) *bool { return &b }
 
-// readBuildLog returns the last lines of the build output and the build's
-// error message, if any.
-func readBuildLog(r io.Reader) (tail string, errMsg string) {
+// readBuildLog returns the last lines of the build output that are the
+// candidate's (their instructions and what their RUN steps printed; not
+// the daemon's own messages: layer and container ids, cache hits of other
+// candidates' builds, tags), the build's error message, if any, and the
+// last step number the daemon started (1-based; 0 if none).
+func readBuildLog(r io.Reader) (tail string, errMsg string, step int) {
 	dec := json.NewDecoder(r)
 	var lines []string
 	for {
@@ -275,16 +311,19 @@ func readBuildLog(r io.Reader) (tail string, errMsg string) {
 			errMsg = m.Error.Message
 		}
 		for _, l := range strings.Split(strings.TrimRight(m.Stream, "\n"), "\n") {
-			if strings.TrimSpace(l) == "" {
+			if strings.TrimSpace(l) == "" || isDaemonLine(l) {
 				continue
 			}
-			lines = append(lines, l)
+			if n, ok := stepNumber(l); ok {
+				step = n
+			}
+			lines = append(lines, capLine(l))
 			if len(lines) > buildLogTailLines {
 				lines = lines[1:]
 			}
 		}
 	}
-	return strings.Join(lines, "\n"), errMsg
+	return strings.Join(lines, "\n"), errMsg, step
 }
 
 // probePort polls the container's port from a probe container that shares
@@ -345,8 +384,10 @@ func (d *DockerBuilder) logs(ctx context.Context, id string) string {
 		return ""
 	}
 	defer rc.Close()
-	var out bytes.Buffer
-	_, _ = stdcopy.StdCopy(&out, &out, io.LimitReader(rc, 64<<10))
+	// Keep the end: the last lines are what the candidate needs, and one
+	// long line can be bigger than the whole excerpt.
+	out := &tailBuffer{max: 64 << 10}
+	_, _ = stdcopy.StdCopy(out, out, io.LimitReader(rc, maxLogRead))
 	return strings.TrimSpace(out.String())
 }
 
@@ -369,6 +410,9 @@ func lastLines(s string, n int) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]
+	}
+	for i, l := range lines {
+		lines[i] = capLine(l)
 	}
 	return strings.Join(lines, " | ")
 }
@@ -550,7 +594,9 @@ func (g *Grader) dockerBuildCheck(ctx context.Context, t Target, bc *challenges.
 	if bt <= 0 {
 		bt = challenges.DefaultBuildTimeout
 	}
-	res, err := g.build.BuildAndRun(ctx, BuildRequest{Context: tarCtx, Dockerfile: df, Network: bc.Network, BuildTimeout: bt, MaxImageSize: int64(bc.MaxImageSize), Run: bc.Run})
+	// bc.Network is refused when the challenge is loaded: builds never
+	// have a network (see buildpolicy.go).
+	res, err := g.build.BuildAndRun(ctx, BuildRequest{Context: tarCtx, Dockerfile: df, BuildTimeout: bt, MaxImageSize: int64(bc.MaxImageSize), Run: bc.Run})
 	if err != nil {
 		r.Message = "the grader could not build the image: " + err.Error()
 		return
