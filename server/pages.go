@@ -71,8 +71,11 @@ func (s *Server) securityHeaders(c *fiber.Ctx) error {
 // our own origin (the esbuild bundle and ui/static): no inline <script>, no
 // on* attributes, no eval — ui/templates are tested for it
 // (TestTemplatesHaveNoInlineScript), so an HTML injection cannot run code.
-// Websockets may reach only the public host (CSP3 browsers count ws/wss of
-// the same host as 'self'; older ones need it spelled out).
+// 'wasm-unsafe-eval' lets our own bundle compile WebAssembly (the
+// asciinema-player terminal emulator is a wasm module inside app.js); it
+// allows neither eval of JavaScript strings nor inline script. Websockets
+// may reach only the public host (CSP3 browsers count ws/wss of the same
+// host as 'self'; older ones need it spelled out).
 //
 // Styles allow 'unsafe-inline' on purpose: xterm.js adds <style> elements
 // and style attributes at run time (its renderer sizes cells that way), so
@@ -90,6 +93,6 @@ func contentSecurityPolicy(publicURL string) string {
 			connect += " ws://" + u.Host
 		}
 	}
-	return "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
+	return "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
 		"connect-src " + connect + "; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
 }

@@ -77,7 +77,11 @@ func (l *cspLog) record(ev any) {
 		}
 	case *runtime.EventExceptionThrown:
 		if d := e.ExceptionDetails; d != nil && (isCSPViolation(d.Text) || d.Exception != nil && isCSPViolation(d.Exception.Description)) {
-			l.add("exception: " + d.Text)
+			msg := "exception: " + d.Text
+			if d.Exception != nil {
+				msg += " " + d.Exception.Description
+			}
+			l.add(msg)
 		}
 	}
 }
