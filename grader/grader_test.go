@@ -149,8 +149,8 @@ setpriv --reuid=33 --regid=33 --clear-groups bash -c 'exec -a /usr/bin/python3 s
 }
 
 // TestChecksNeverEnterTheSandbox: a root spy in the sandbox scans /proc
-// during grading for the checks' files and environment; afterwards no
-// file in the sandbox holds any check's text.
+// during grading for the checks' processes, files and environment; it
+// sees none, and afterwards no file in the sandbox holds any check's text.
 func TestChecksNeverEnterTheSandbox(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -182,8 +182,11 @@ chmod +x /usr/local/bin/spy; (setsid nohup /usr/local/bin/spy >/dev/null 2>&1 &)
 			t.Errorf("the sandbox saw %q during grading", s)
 		}
 	}
-	if !strings.Contains(spy, "/opsdojo/checks/") {
-		t.Log("note: the spy never caught a check's command line (timing)")
+	// The probe has its own PID namespace: not even a command line of the
+	// grader is visible (it was, timing permitting, while it shared the
+	// sandbox's).
+	if strings.Contains(spy, "/opsdojo/") || strings.Contains(spy, "sbx-") {
+		t.Errorf("the sandbox saw the grader's processes during grading")
 	}
 	found := e.root(t, ctx, id, `grep -rIl --exclude-dir=proc --exclude-dir=sys -e 'what the on-call expects' -e 'sbx-procs' / 2>/dev/null | grep -v '^/var/spy.log$' || true`)
 	if strings.TrimSpace(found) != "" {
@@ -398,5 +401,66 @@ func TestConcurrentIdenticalBuilds(t *testing.T) {
 	}
 	if len(imgs) != 0 || len(ctrs) != 0 {
 		t.Fatalf("%d images and %d containers of the grader's builds were left behind", len(imgs), len(ctrs))
+	}
+}
+
+// TestExecutableIdentityTampering: the library's "nginx, not a stand-in,
+// listens on 8080" check must not be fooled by python3 copied over
+// /usr/sbin/nginx (with the sandbox's own dpkg md5sums edited to match), a
+// renamed copy, a symlink, or a faked argv[0]; the real nginx passes before
+// and after.
+func TestExecutableIdentityTampering(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := sandboxtest.Context(t, 5*time.Minute)
+	ch := load(t, "../challenges/library/nginx-bad-upstream")
+	c := *ch
+	c.Spec.Checks = nil
+	for _, k := range ch.Checks {
+		if k.ID == "nginx-listens" {
+			c.Spec.Checks = append(c.Spec.Checks, k)
+		}
+	}
+	if len(c.Spec.Checks) != 1 {
+		t.Fatal("nginx-bad-upstream has no nginx-listens check")
+	}
+	id := e.start(t, ctx, &c, 1)
+	grade := func() grader.CheckResult {
+		t.Helper()
+		res, err := e.g.Grade(ctx, &c, grader.TargetFor(&c, 1, id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Checks[0]
+	}
+	if r := grade(); !r.Passed {
+		t.Fatalf("the real nginx does not pass: %s", r.Message)
+	}
+	e.root(t, ctx, id, `cp -a /usr/sbin/nginx /root/nginx.real && nginx -s stop && for i in $(seq 50); do pgrep -x nginx >/dev/null || exit 0; sleep 0.1; done; exit 1`)
+	standIn := `(setsid nohup "$bin" -m http.server 8080 --bind 0.0.0.0 >/dev/null 2>&1 &)
+for i in $(seq 50); do curl -s -o /dev/null http://127.0.0.1:8080/ && exit 0; sleep 0.1; done; exit 1`
+	cases := []struct{ name, tamper string }{
+		{"python3 copied over nginx, dpkg md5sums edited", `cp /usr/bin/python3.11 /usr/sbin/nginx
+sum=$(md5sum /usr/sbin/nginx | cut -d' ' -f1)
+sed -i -E "s#^[0-9a-f]{32}  usr/sbin/nginx\$#$sum  usr/sbin/nginx#" /var/lib/dpkg/info/nginx*.md5sums
+grep -q "$sum  usr/sbin/nginx" /var/lib/dpkg/info/nginx*.md5sums
+bin=/usr/sbin/nginx`},
+		{"renamed copy", `cp /usr/bin/python3.11 /usr/local/sbin/nginx; bin=/usr/local/sbin/nginx`},
+		{"symlink", `ln -sf /usr/bin/python3.11 /usr/sbin/nginx; bin=/usr/sbin/nginx`},
+		{"argv0", `printf '#!/bin/bash\nexec -a nginx python3 "$@"\n' > /usr/local/bin/fake; chmod +x /usr/local/bin/fake; bin=/usr/local/bin/fake`},
+	}
+	for _, tc := range cases {
+		e.root(t, ctx, id, "set -e\n"+tc.tamper+"\n"+standIn)
+		r := grade()
+		t.Logf("%s: passed=%v %s", tc.name, r.Passed, r.Message)
+		if r.Passed {
+			t.Errorf("%s: a stand-in passed as nginx: %s", tc.name, r.Message)
+		}
+		e.root(t, ctx, id, `pkill -f 'http[.]server 8080' || true; rm -f /usr/sbin/nginx /usr/local/sbin/nginx; cp -a /root/nginx.real /usr/sbin/nginx
+for i in $(seq 50); do curl -s -o /dev/null http://127.0.0.1:8080/ || exit 0; sleep 0.1; done; exit 1`)
+	}
+	e.root(t, ctx, id, `nginx && sleep 0.5`)
+	if r := grade(); !r.Passed {
+		t.Fatalf("the real nginx, restored, does not pass: %s", r.Message)
 	}
 }

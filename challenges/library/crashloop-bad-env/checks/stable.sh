@@ -4,10 +4,7 @@
 # not listening at all).
 set -u
 listeners() {
-  ss -Hltnp 2>/dev/null | while read -r line; do
-    [[ "$line" =~ :${ORDERS_PORT}[[:space:]] ]] || continue
-    grep -oE 'pid=[0-9]+' <<<"$line" | cut -d= -f2
-  done | sort -u | tr '\n' ' '
+  sbx-port "$ORDERS_PORT" 2>/dev/null | while read -r pid _; do echo "${pid#pid=}"; done | sort -u | tr '\n' ' '
 }
 a=$(listeners)
 if [ -z "$a" ]; then echo "nothing listens on the API's port"; exit 1; fi

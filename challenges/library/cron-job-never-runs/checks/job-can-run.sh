@@ -4,17 +4,19 @@
 # backup can write into /var/backups/db (which no one else may write to).
 set -u
 python3 - <<'PY'
-import os, pwd, stat, sys
-root = os.environ["SANDBOX_ROOT"]
-def sb(p): return os.path.join(root, p.lstrip("/"))
+import os, pwd, stat, subprocess, sys
+def sb(p, nofollow=True):
+    """A private copy of the sandbox's path p (sbx-path), or a path that does not exist."""
+    r = subprocess.run(["sbx-path"] + (["--nofollow"] if nofollow else []) + [p], capture_output=True, text=True)
+    return r.stdout.strip() if r.returncode == 0 else "/nonexistent/" + p.lstrip("/")
 uid = gid = None
-for line in open(sb("/etc/passwd")):
+for line in open(sb("/etc/passwd", False)):
     f = line.split(":")
     if f[0] == "backup": uid, gid = int(f[2]), int(f[3])
 if uid in (None, 0):
     print("the backup user is missing or has uid 0"); sys.exit(1)
 groups = {gid}
-for line in open(sb("/etc/group")):
+for line in open(sb("/etc/group", False)):
     f = line.rstrip("\n").split(":")
     if len(f) >= 4 and "backup" in f[3].split(","): groups.add(int(f[2]))
 def can(st, bit):  # bit: 4 r, 2 w, 1 x
@@ -32,7 +34,7 @@ if st.st_mode & 0o022 or st.st_uid not in (0,):
 first = open(s, "rb").readline()
 if first.startswith(b"#!"):
     interp = first[2:].split()[0].decode()
-    if not os.path.isfile(sb(interp)):
+    if not os.path.isfile(sb(interp, False)):
         print(f"the script's interpreter {interp} does not exist"); sys.exit(1)
 d = sb("/var/backups/db")
 if os.path.islink(d) or not os.path.isdir(d):

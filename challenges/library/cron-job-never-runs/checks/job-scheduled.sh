@@ -5,8 +5,7 @@
 # backup user's own crontab (/var/spool/cron/crontabs/backup, no user field).
 set -u
 python3 - <<'PY'
-import os, re, stat, sys
-root = os.environ["SANDBOX_ROOT"]
+import os, re, stat, subprocess, sys
 SCRIPT = "/usr/local/bin/db-backup.sh"
 
 def every15(m, h, dom, mon, dow):
@@ -35,8 +34,13 @@ def entries(path, with_user):
         elif not with_user and len(f) == 6:
             yield f[:5], "backup", f[5]
 
+def snapshot(path, nofollow=False):
+    """A private copy of the sandbox's path (sbx-path), or None."""
+    r = subprocess.run(["sbx-path"] + (["--nofollow"] if nofollow else []) + [path], capture_output=True, text=True)
+    return r.stdout.strip() if r.returncode == 0 else None
+
 problems, ok = [], []
-cdir = os.path.join(root, "etc/cron.d")
+cdir = snapshot("/etc/cron.d") or "/nonexistent"
 for name in sorted(os.listdir(cdir)) if os.path.isdir(cdir) else []:
     p = os.path.join(cdir, name)
     st = os.lstat(p)
@@ -55,8 +59,8 @@ for name in sorted(os.listdir(cdir)) if os.path.isdir(cdir) else []:
         if not every15(*sched):
             problems.append(f"/etc/cron.d/{name}: schedule '{' '.join(sched)}' is not every 15 minutes"); continue
         ok.append(f"/etc/cron.d/{name}")
-ut = os.path.join(root, "var/spool/cron/crontabs/backup")
-if os.path.isfile(ut) and not os.path.islink(ut):
+ut = snapshot("/var/spool/cron/crontabs/backup", nofollow=True)
+if ut and os.path.isfile(ut) and not os.path.islink(ut):
     for sched, user, cmd in entries(ut, False):
         if SCRIPT in cmd and every15(*sched):
             ok.append("backup's crontab")

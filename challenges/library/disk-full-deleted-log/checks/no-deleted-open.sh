@@ -3,22 +3,13 @@
 # more than 1 MiB (that space cannot be reclaimed until it is closed).
 set -u
 python3 - <<'PY'
-import os, sys
-root_ino = os.stat("/").st_ino
+import json, subprocess, sys
 bad = []
-for pid in (p for p in os.listdir("/proc") if p.isdigit()):
-    try:
-        if os.path.samefile(f"/proc/{pid}/root", "/"):
-            continue  # the grader's own processes
-        for fd in os.listdir(f"/proc/{pid}/fd"):
-            target = os.readlink(f"/proc/{pid}/fd/{fd}")
-            if not target.endswith(" (deleted)") or not target.startswith("/"):
-                continue
-            st = os.stat(f"/proc/{pid}/fd/{fd}")
-            if st.st_blocks * 512 > 1 << 20:
-                bad.append(f"pid {pid} holds {target} ({st.st_blocks * 512 >> 20} MiB)")
-    except OSError:
-        continue
+for p in json.loads(subprocess.run(["sbx-procs", "--json"], capture_output=True, check=True).stdout):
+    for fd in p["fds"]:
+        t = fd["target"]
+        if t.startswith("/") and t.endswith(" (deleted)") and fd.get("blocks", 0) * 512 > 1 << 20:
+            bad.append(f"pid {p['pid']} holds {t} ({fd['blocks'] * 512 >> 20} MiB)")
 if bad:
     print("deleted files still held open: " + "; ".join(bad[:3]))
     sys.exit(1)

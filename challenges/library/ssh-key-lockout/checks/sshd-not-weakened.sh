@@ -23,14 +23,14 @@ for f in "${files[@]}"; do
     esac
   done < "$p"
 done
-for d in /proc/[0-9]*; do
-  [ "$(cat "$d/comm" 2>/dev/null)" = sshd ] || continue
-  cmd=$(tr '\0' ' ' < "$d/cmdline" 2>/dev/null)
+while IFS= read -r cmd; do
   c=${cmd,,}
   if [[ "$c" == *strictmodes* || "$c" == *passwordauthentication* || "$c" == *authorizedkeys* || "$c" == *" -f "* ]]; then
     problems+=("a running sshd overrides its configuration: $cmd")
   fi
-done
+done < <(sbx-procs --json | python3 -c 'import json, sys
+for p in json.load(sys.stdin):
+    if p["comm"] == "sshd": print(" ".join(p["cmdline"]).replace("\n", " "))')
 if [ ${#problems[@]} -gt 0 ]; then
   printf '%s\n' "${problems[@]}" | head -3
   exit 1

@@ -1,13 +1,14 @@
 #!/bin/bash
 set -u
-pids=$(ss -Hltnp 2>/dev/null | while read -r line; do
-  [[ "$line" =~ :8443[[:space:]] ]] && grep -oE 'pid=[0-9]+' <<<"$line" | cut -d= -f2
-done | sort -u)
-if [ -z "$pids" ]; then echo "nothing listens on port 8443"; exit 1; fi
-for p in $pids; do
-  exe=$(readlink "/proc/$p/exe" 2>/dev/null)
-  if [ "${exe% (deleted)}" != /usr/sbin/nginx ]; then echo "port 8443 is held by $exe, not nginx"; exit 1; fi
-done
+# Every process holding :8443 must be the packaged nginx (sbx-port hashes
+# the running executable and compares it with the image's dpkg md5sums).
+out=$(sbx-port 8443) || { echo "nothing listens on port 8443"; exit 1; }
+while read -r _ _ verified pkg path; do
+  path=${path#path=}
+  if [ "$path" != /usr/sbin/nginx ] || [ "$verified" != verified=yes ] || [[ "$pkg" != pkg=nginx* ]]; then
+    echo "port 8443 is held by $path, not nginx"; exit 1
+  fi
+done <<<"$out"
 code=$(curl -sk -o /tmp/body -w '%{http_code}' --max-time 3 --resolve shop.internal:8443:127.0.0.1 https://shop.internal:8443/) || true
 if [ "$code" != 200 ]; then echo "https://shop.internal:8443/ answered ${code:-nothing}"; exit 1; fi
 body=$(head -c 2000 /tmp/body)

@@ -4,11 +4,10 @@
 set -u
 root=$(sbx-path /srv/shop) || { echo "/srv/shop is missing"; exit 1; }
 python3 - "$root" <<'PY'
-import os, stat, sys
+import os, stat, subprocess, sys
 root = sys.argv[1]
-sroot = os.environ["SANDBOX_ROOT"]
 gids = {33}
-for line in open(os.path.join(sroot, "etc/group")):
+for line in subprocess.run(["sbx-cat", "/etc/group"], capture_output=True, text=True).stdout.splitlines(True):
     f = line.rstrip("\n").split(":")
     if len(f) >= 4 and "www-data" in f[3].split(","):
         try: gids.add(int(f[2]))

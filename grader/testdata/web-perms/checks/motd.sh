@@ -1,8 +1,8 @@
 #!/bin/bash
 # Read the candidate's file through sbx-path: symlinks resolve inside the
-# sandbox, never into the grader's own filesystem. Expected values stay in
-# this script and are compared with bash builtins: a check's command lines
-# are visible to the sandbox (shared PID namespace), its files are not.
+# sandbox, never into the grader's own filesystem, and the result is a
+# private snapshot the candidate cannot swap. The probe runs in its own PID
+# namespace: neither its command lines nor its files reach the sandbox.
 f=$(sbx-path /etc/motd) || { echo "/etc/motd does not exist"; exit 1; }
 want="motd-fixed"
 while IFS= read -r line; do
