@@ -381,6 +381,14 @@ func (m *Manager) Restore(ctx context.Context, id string, s Spec) (*Sandbox, err
 	}
 	if rec != nil {
 		if !rec.hibernate {
+			// A take-home past its TTL whose submission still waits to
+			// be frozen (the reaper may not have extended it yet).
+			if m.keepForFreeze(ctx, rec, m.now()) {
+				m.mu.Lock()
+				sb = rec.sb
+				m.mu.Unlock()
+				return &sb, nil
+			}
 			return nil, fmt.Errorf("%w: %s passed its TTL at %s", ErrExpired, shortID(sb.ID), sb.Expires.Format(time.RFC3339))
 		}
 		if err := m.hibernateLocked(ctx, rec, nil); err != nil {
