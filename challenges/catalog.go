@@ -36,6 +36,8 @@ type CatalogOptions struct {
 	// directory with a challenge.yaml is a challenge; its subdirectories
 	// are not searched further).
 	Roots []string
+	// Load are the operator's validation options (allowed sandbox images).
+	Load LoadOptions
 	// Interval between polls in Run (DefaultPollInterval when 0). Polling
 	// mtimes and sizes is portable and cheap for hundreds of challenges.
 	Interval time.Duration
@@ -82,6 +84,10 @@ func NewCatalog(opts CatalogOptions) *Catalog {
 		dups:     map[string]Problems{},
 	}
 }
+
+// LoadDir loads one challenge directory with the catalog's options
+// (uploads are linted with it, so they meet the same rules as the library).
+func (c *Catalog) LoadDir(dir string) (*Challenge, error) { return LoadWith(dir, c.opts.Load) }
 
 // Run reloads once, then every interval until ctx ends; it returns ctx's error.
 func (c *Catalog) Run(ctx context.Context) error {
@@ -139,7 +145,7 @@ func (c *Catalog) Reload(ctx context.Context) error {
 			continue
 		}
 		e.stamp = st
-		ch, lerr := Load(dir)
+		ch, lerr := c.LoadDir(dir)
 		if lerr != nil {
 			ps, ok := lerr.(Problems)
 			if !ok {

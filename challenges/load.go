@@ -113,14 +113,18 @@ func (c *Challenge) Env(seed int64) map[string]string {
 	return env
 }
 
-// Load reads and validates the challenge in dir. On failure the error is a
-// Problems list (file:line:col: msg for each); other errors do not occur.
-func Load(dir string) (*Challenge, error) {
+// Load reads and validates the challenge in dir with the default options
+// (sandbox images: opsdojo's only). On failure the error is a Problems
+// list (file:line:col: msg for each); other errors do not occur.
+func Load(dir string) (*Challenge, error) { return LoadWith(dir, LoadOptions{}) }
+
+// LoadWith is Load with the operator's options.
+func LoadWith(dir string, opts LoadOptions) (*Challenge, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, Problems{{File: dir, Msg: err.Error()}}
 	}
-	l := &loader{dir: dir, abs: abs, files: map[string][]byte{}}
+	l := &loader{dir: dir, abs: abs, files: map[string][]byte{}, opts: opts}
 	l.d = &decoder{file: filepath.Join(dir, SpecFile), pos: map[string]*yaml.Node{}}
 	ch := l.load()
 	if len(l.d.probs) > 0 {
@@ -151,6 +155,7 @@ type loader struct {
 	d        *decoder
 	files    map[string][]byte
 	raw      []byte
+	opts     LoadOptions
 }
 
 var yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)

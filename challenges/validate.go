@@ -128,8 +128,15 @@ func (l *loader) validateSandbox(s *Spec) {
 		return
 	}
 	sb := &s.Sandbox
-	if l.required("sandbox.image", "the sandbox image name is required, e.g. opsdojo/shell") && strings.TrimSpace(sb.Image) == "" {
-		l.errf("sandbox.image", "must not be empty")
+	if l.required("sandbox.image", "the sandbox image name is required, e.g. opsdojo/shell") {
+		switch {
+		case strings.TrimSpace(sb.Image) == "":
+			l.errf("sandbox.image", "must not be empty")
+		case !l.opts.SandboxImageAllowed(sb.Image):
+			// The server never pulls: an image from elsewhere would have to
+			// be fetched by the Docker host, or be one of the host's own.
+			l.errf("sandbox.image", "%q is not allowed: use an image opsdojo builds (opsdojo/<name>, from challenges/library/images) or one the operator allows with --allowed-images (allowed now: %s)", sb.Image, l.opts.allowedImagesText())
+		}
 	}
 	if sb.User != "" && !userRe.MatchString(sb.User) {
 		l.errf("sandbox.user", "must be a user name such as candidate, got %q", sb.User)
@@ -372,6 +379,9 @@ func (l *loader) validateBuildCheck(p string, b *DockerBuildCheck) {
 		if c := path.Clean(b.Dockerfile); strings.HasPrefix(b.Dockerfile, "/") || c == ".." || strings.HasPrefix(c, "../") {
 			l.errf(join(p, "dockerfile"), "must be a path inside the context, got %q", b.Dockerfile)
 		}
+	}
+	if b.Network {
+		l.errf(join(p, "network"), "builds never have network access (a build could reach the host's internal services); vendor what the build needs into the context")
 	}
 	if b.BuildTimeout.D() > MaxBuildTimeout {
 		l.errf(join(p, "build_timeout"), "must be at most %s, got %s", Duration(MaxBuildTimeout), b.BuildTimeout)

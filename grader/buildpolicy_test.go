@@ -236,8 +236,8 @@ func TestOutputCaps(t *testing.T) {
 	}
 	for in, want := range map[string]string{
 		`Error response from daemon: failed to create shim: OCI runtime create failed: runc create failed: unable to start container process: exec: "nope": executable file not found in $PATH: unknown`: `exec: "nope": executable file not found in $PATH`,
-		`failed to copy files: copy file range failed: stat /var/lib/docker/tmp/docker-builder123456/missing.txt: no such file`: `failed to copy files: copy file range failed: stat missing.txt: no such file`,
-		`open /var/lib/docker/overlay2/abc/merged/x: permission denied`: `open <docker>: permission denied`,
+		`failed to copy files: copy file range failed: stat /var/lib/docker/tmp/docker-builder123456/missing.txt: no such file`:                                                                          `failed to copy files: copy file range failed: stat missing.txt: no such file`,
+		`open /var/lib/docker/overlay2/abc/merged/x: permission denied`:                                                                                                                                  `open <docker>: permission denied`,
 	} {
 		if got := daemonMessage(in); got != want {
 			t.Errorf("daemonMessage(%q) = %q, want %q", in, got, want)
