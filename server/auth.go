@@ -20,6 +20,8 @@ type Accounts interface {
 	Login(ctx context.Context, email, password, ip, userAgent string) (string, *accounts.Session, error)
 	Authenticate(ctx context.Context, token string) (*accounts.Session, error)
 	Logout(ctx context.Context, token string) error
+	ChangePassword(ctx context.Context, sess *accounts.Session, current, next, ip string) (revoked int64, err error)
+	LogoutAll(ctx context.Context, sess *accounts.Session) (revoked int64, err error)
 }
 
 const (
@@ -189,8 +191,8 @@ func (s *Server) handleLogin(c *fiber.Ctx) error {
 	if err != nil {
 		status := fiber.StatusUnauthorized
 		msg := accounts.ErrInvalidCredentials.Error()
-		if errors.Is(err, accounts.ErrRateLimited) {
-			status, msg = fiber.StatusTooManyRequests, err.Error()
+		if st, m, ok := retryRefusal(c, err); ok { // 429 or 503, with Retry-After
+			status, msg = st, m
 		} else if !errors.Is(err, accounts.ErrInvalidCredentials) {
 			return err
 		}
@@ -221,14 +223,17 @@ func (s *Server) handleRegister(c *fiber.Ctx) error {
 	email, name, password, next := c.FormValue("email"), c.FormValue("name"), c.FormValue("password"), c.FormValue("next")
 	_, err := s.deps.Accounts.CreateUser(c.UserContext(), accounts.NewUser{Email: email, Name: name, Password: password, Role: store.RoleCandidate})
 	if err != nil {
+		status := fiber.StatusUnprocessableEntity
 		var ve *accounts.ValidationError
-		if !errors.As(err, &ve) && !errors.Is(err, accounts.ErrEmailTaken) {
+		if st, _, ok := retryRefusal(c, err); ok { // hashing queue full: 503
+			status = st
+		} else if !errors.As(err, &ve) && !errors.Is(err, accounts.ErrEmailTaken) {
 			return err
 		}
 		if wantsJSON(c) {
-			return fiber.NewError(fiber.StatusUnprocessableEntity, err.Error())
+			return fiber.NewError(status, err.Error())
 		}
-		c.Status(fiber.StatusUnprocessableEntity)
+		c.Status(status)
 		return s.render(c, "register", "Create an account", authForm{Email: email, Name: name, Next: next, Error: err.Error(), Signup: true})
 	}
 	return s.handleLogin(c)

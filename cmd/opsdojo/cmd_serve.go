@@ -116,6 +116,9 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 	allowSignup := fs.Bool("allow-signup", true, "let anyone create a candidate account")
 	idle := fs.Duration("session-idle-timeout", 2*time.Hour, "log out after this long without activity")
 	maxAge := fs.Duration("session-max-age", 24*time.Hour, "log out this long after login, active or not")
+	trustedProxies := fs.String("trusted-proxies", "", "comma-separated CIDR prefixes or addresses of reverse proxies whose X-Forwarded-For gives the client address (right-most address not in the list); empty: the header is ignored")
+	ipFailures := fs.Int("login-failures-per-ip", 100, "failed logins allowed per 15 minutes from one client address (IPv6: one /64), whatever the emails")
+	hashConcurrency := fs.Int("password-hash-concurrency", 0, "password hashes (argon2id, 64 MiB each) computed at once; others wait up to 5s, then get 503 (0: one per CPU)")
 	adminEmail := fs.String("admin-email", "admin@opsdojo.local", "email of the first admin, created on first start when there is none")
 	adminPassword := fs.String("admin-password", "", "password of the first admin (default: generated and printed once)")
 	challengeDirs := fs.String("challenges", "challenges/library", "comma-separated directories of challenges (each subdirectory with a challenge.yaml)")
@@ -139,6 +142,10 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 	// ---- end of take-home assignment flags ----
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	proxies, err := server.ParseTrustedProxies(*trustedProxies)
+	if err != nil {
+		return fmt.Errorf("--trusted-proxies (OPSDOJO_TRUSTED_PROXIES): %w", err)
 	}
 	log, err := cf.logger(app.stderr)
 	if err != nil {
@@ -173,7 +180,7 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 	}
 	cancel()
 
-	acc := accounts.New(st, accounts.Config{IdleTimeout: *idle, AbsoluteTimeout: *maxAge}, log, time.Now)
+	acc := accounts.New(st, accounts.Config{IdleTimeout: *idle, AbsoluteTimeout: *maxAge, LoginFailuresPerIP: *ipFailures, HashConcurrency: *hashConcurrency}, log, time.Now)
 	created, pw, err := acc.EnsureAdmin(ctx, *adminEmail, *adminPassword)
 	if err != nil {
 		return err
@@ -283,6 +290,7 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 		ShutdownTimeout: *shutdown,
 		BodyLimit:       *bodyLimit,
 		AllowSignup:     *allowSignup,
+		TrustedProxies:  proxies,
 	}, server.Deps{Log: log, Database: st, Docker: docker, Accounts: acc, Catalog: cat, Attempts: svc, Runs: st,
 		Authoring: author, Published: st, Review: server.ReviewDeps{Service: review},
 		Terminal: server.TerminalDeps{Hub: hub, Tickets: tickets, Recordings: st, RecordingFiles: rec}})
