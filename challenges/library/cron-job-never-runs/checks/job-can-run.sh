@@ -5,25 +5,28 @@
 set -u
 python3 - <<'PY'
 import os, pwd, stat, subprocess, sys
-def sb(p, nofollow=True):
-    """A private copy of the sandbox's path p (sbx-path), or a path that does not exist."""
-    r = subprocess.run(["sbx-path"] + (["--nofollow"] if nofollow else []) + [p], capture_output=True, text=True)
-    return r.stdout.strip() if r.returncode == 0 else "/nonexistent/" + p.lstrip("/")
+def snapshots(paths, nofollow):
+    """Private copies of the sandbox's paths (sbx-path, one call), or paths that do not exist."""
+    r = subprocess.run(["sbx-path"] + (["--nofollow"] if nofollow else []) + paths, capture_output=True, text=True)
+    got = r.stdout.split("\n")
+    return [got[i] if i < len(got) and got[i] else "/nonexistent" + p for i, p in enumerate(paths)]
+passwd, group = snapshots(["/etc/passwd", "/etc/group"], False)
+script, backups = snapshots(["/usr/local/bin/db-backup.sh", "/var/backups/db"], True)
 uid = gid = None
-for line in open(sb("/etc/passwd", False)):
+for line in open(passwd):
     f = line.split(":")
     if f[0] == "backup": uid, gid = int(f[2]), int(f[3])
 if uid in (None, 0):
     print("the backup user is missing or has uid 0"); sys.exit(1)
 groups = {gid}
-for line in open(sb("/etc/group", False)):
+for line in open(group):
     f = line.rstrip("\n").split(":")
     if len(f) >= 4 and "backup" in f[3].split(","): groups.add(int(f[2]))
 def can(st, bit):  # bit: 4 r, 2 w, 1 x
     if st.st_uid == uid: return bool(st.st_mode >> 6 & bit)
     if st.st_gid in groups: return bool(st.st_mode >> 3 & bit)
     return bool(st.st_mode & bit)
-s = sb("/usr/local/bin/db-backup.sh")
+s = script
 if os.path.islink(s) or not os.path.isfile(s):
     print("/usr/local/bin/db-backup.sh is missing"); sys.exit(1)
 st = os.stat(s)
@@ -34,9 +37,9 @@ if st.st_mode & 0o022 or st.st_uid not in (0,):
 first = open(s, "rb").readline()
 if first.startswith(b"#!"):
     interp = first[2:].split()[0].decode()
-    if not os.path.isfile(sb(interp, False)):
+    if not os.path.isfile(snapshots([interp], False)[0]):
         print(f"the script's interpreter {interp} does not exist"); sys.exit(1)
-d = sb("/var/backups/db")
+d = backups
 if os.path.islink(d) or not os.path.isdir(d):
     print("/var/backups/db is missing"); sys.exit(1)
 st = os.stat(d)
