@@ -263,6 +263,10 @@ func (m *Manager) labelsFor(s Spec, created, expires time.Time, poolImage string
 	return l
 }
 
+// ErrImageMissing is a sandbox whose image is not on the Docker host: the
+// manager never pulls one.
+var ErrImageMissing = errors.New("sandbox: image not present on the Docker host")
+
 // baseline returns the container and host configuration of the baseline for s.
 func (m *Manager) baseline(s Spec, labels map[string]string, netName string) (*container.Config, *container.HostConfig) {
 	pids := s.Pids
@@ -383,6 +387,12 @@ func (m *Manager) createContainer(ctx context.Context, s Spec, name string, labe
 		m.mu.Unlock()
 	}
 	if err != nil {
+		if errdefs.IsNotFound(err) && strings.Contains(err.Error(), "No such image") {
+			// The API's create never pulls (the docker CLI does, not the
+			// daemon), and neither does the manager: sandbox images are
+			// built on the host, never fetched.
+			return fail(fmt.Errorf("%w: %s (build it with `opsdojo images build` or load it with `docker load`; opsdojo never pulls images)", ErrImageMissing, s.Image))
+		}
 		return fail(fmt.Errorf("sandbox: create container: %w", err))
 	}
 	id = resp.ID
