@@ -128,6 +128,8 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 	poolSize := fs.Int("pool-size", 2, "warm, already-started sandboxes kept ready per pool image")
 	poolImage := fs.String("pool-image", "opsdojo/shell:latest", "image of the warm pool (empty disables the pool)")
 	probeImage := fs.String("probe-image", "opsdojo/probe:latest", "trusted image the grader's checks run in")
+	allowedImages := fs.String("allowed-images", "", "comma-separated patterns (e.g. acme/lab:*) of sandbox images challenges may name besides opsdojo/<name>; images are never pulled, they must be on the Docker host")
+	buildBases := fs.String("build-base-images", strings.Join(grader.DefaultBuildBaseImages, ","), "comma-separated patterns of the base images graded Dockerfiles may build FROM (besides their own stages and scratch); they must be on the Docker host, never pulled")
 	graders := fs.Int("graders", 2, "grading jobs run at once")
 	instance := fs.String("instance", "opsdojo", "label value marking this server's containers (reconciled at start-up)")
 	sandboxIdle := fs.Duration("sandbox-idle-timeout", sandbox.DefaultIdleTimeout, "a practice sandbox without terminal input for this long is hibernated: its files are kept in a local image and restored when the candidate returns (take-home sandboxes are never idle-reaped)")
@@ -207,7 +209,7 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 		defer cancel()
 		_ = mgr.Close(cctx)
 	}()
-	g := grader.New(mgr, grader.NewDockerBuilder(dc, *probeImage), log, time.Now)
+	g := grader.New(mgr, grader.NewDockerBuilder(dc, *probeImage).WithPolicy(grader.BuildPolicy{BaseImages: splitList(*buildBases)}), log, time.Now)
 	var svc *attempts.Service
 	// Uploaded challenges live under the data dir, beside the shipped ones.
 	uploads := filepath.Join(*cf.dataDir, "challenges")
@@ -216,6 +218,7 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 	}
 	uploadsAbs, _ := filepath.Abs(uploads)
 	cat := challenges.NewCatalog(challenges.CatalogOptions{Roots: append(splitList(*challengeDirs), uploads), Interval: *reload, Logger: log,
+		Load: challenges.LoadOptions{AllowedImages: splitList(*allowedImages)},
 		OnChange: func(ctx context.Context, ch *challenges.Challenge) {
 			if err := svc.Remember(ctx, ch); err != nil {
 				log.Warn("record challenge version", "challenge", ch.ID, "err", err)
