@@ -196,6 +196,9 @@ type Session struct {
 	ID        string // hash of the token
 	CSRFToken string
 	ExpiresAt time.Time
+	// InviteID is set when an invite link opened the session: it reaches
+	// that invite's take-home only (server/invite_scope.go).
+	InviteID string
 }
 
 // Login checks credentials and opens a new session, returning the cookie
@@ -265,7 +268,11 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Session, err
 			s.log.Warn("touch session", "err", err)
 		}
 	}
-	return &Session{User: u, ID: rec.ID, CSRFToken: rec.CSRFToken, ExpiresAt: rec.ExpiresAt}, nil
+	sess := &Session{User: u, ID: rec.ID, CSRFToken: rec.CSRFToken, ExpiresAt: rec.ExpiresAt}
+	if rec.InviteID != nil {
+		sess.InviteID = *rec.InviteID
+	}
+	return sess, nil
 }
 
 // Logout revokes the session of token on the server.

@@ -48,10 +48,11 @@ func (s *Service) challengeRefs(a *store.Assignment) []ChallengeRef {
 }
 
 // inviteByToken resolves a token to its invite and assignment, refusing
-// invites that cannot be opened (any more). user, when not nil, is the
-// logged-in user: the candidate who already opened the invite may come
-// back through the link (reopened is then true).
-func (s *Service) inviteByToken(ctx context.Context, token string, user *store.User) (inv *store.Invite, a *store.Assignment, reopened bool, err error) {
+// invites that cannot be opened (any more). acc, when not nil, is the
+// session of the request: an invite already opened by its user may be
+// opened again through its link (mine is then true); Open decides what
+// that session may reach.
+func (s *Service) inviteByToken(ctx context.Context, token string, acc *Access) (inv *store.Invite, a *store.Assignment, mine bool, err error) {
 	if token == "" || len(token) > maxTokenLen {
 		return nil, nil, false, ErrInviteUnknown
 	}
@@ -69,8 +70,8 @@ func (s *Service) inviteByToken(ctx context.Context, token string, user *store.U
 	now := s.now()
 	switch inv.State {
 	case store.InviteOpened, store.InviteSubmitted:
-		if user != nil {
-			if c, err := s.st.ClaimByInvite(ctx, inv.ID); err == nil && c.UserID == user.ID {
+		if acc != nil {
+			if c, err := s.st.ClaimByInvite(ctx, inv.ID); err == nil && c.UserID == acc.UserID {
 				return inv, a, true, nil
 			}
 		}
@@ -91,20 +92,23 @@ func (s *Service) inviteByToken(ctx context.Context, token string, user *store.U
 
 // Landing describes an invite for its landing page, or says why it
 // cannot be opened. It changes nothing: link previews and prefetchers
-// (mail scanners, chat unfurls) must not start the clock.
-func (s *Service) Landing(ctx context.Context, token string, user *store.User) (*Landing, bool, error) {
-	inv, a, reopened, err := s.inviteByToken(ctx, token, user)
+// (mail scanners, chat unfurls) must not start the clock. reopened is
+// true when acc already reaches this opened take-home (go straight to it);
+// an opened invite of acc's user that acc does not reach shows the page,
+// whose Start (Open) moves the browser's session to it.
+func (s *Service) Landing(ctx context.Context, token string, acc *Access) (*Landing, bool, error) {
+	inv, a, mine, err := s.inviteByToken(ctx, token, acc)
 	if err != nil {
 		return nil, false, err
 	}
-	return &Landing{Invite: inv, Assignment: a, Challenges: s.challengeRefs(a), TimeLimit: time.Duration(a.TimeLimitS) * time.Second}, reopened, nil
+	return &Landing{Invite: inv, Assignment: a, Challenges: s.challengeRefs(a), TimeLimit: time.Duration(a.TimeLimitS) * time.Second}, mine && acc.Allows(inv.ID), nil
 }
 
 // OpenRequest is a candidate pressing Start on an invite.
 type OpenRequest struct {
 	Token string
-	// User is the logged-in user, if any.
-	User          *store.User
+	// Session is the request's login session, if any.
+	Session       *Access
 	IP, UserAgent string
 }
 
@@ -112,7 +116,8 @@ type OpenRequest struct {
 type Opened struct {
 	InviteID string
 	// SessionToken, when set, is a new login session for the candidate
-	// (the cookie value); empty when the request's session is kept.
+	// (the cookie value), scoped to this invite; empty when the request's
+	// session is kept.
 	SessionToken   string
 	SessionExpires time.Time
 	// StartErr is set when some sandboxes could not start; the candidate
@@ -128,15 +133,26 @@ type Opened struct {
 // entered through invites). An existing password account must log in
 // first, so a link forwarded to someone else cannot take over an account;
 // staff emails are refused.
+//
+// What the session reaches: the invite's take-home only. Two managers may
+// invite the same email, and both links then lead to one password-less
+// account; a session opened by a link is therefore scoped to that link's
+// invite (sessions.invite_id), so holding link B never yields anything of
+// invite A. A password login keeps its session, which reaches every
+// take-home of its account: it is the account's owner.
+//
+// Opening an invite already opened by the same account (its link presented
+// again) returns to it; a session scoped to another invite is replaced by
+// one scoped to this one.
 func (s *Service) Open(ctx context.Context, req OpenRequest) (*Opened, error) {
-	inv, a, reopened, err := s.inviteByToken(ctx, req.Token, req.User)
+	inv, a, mine, err := s.inviteByToken(ctx, req.Token, req.Session)
 	if err != nil {
 		return nil, err
 	}
-	if reopened {
-		return &Opened{InviteID: inv.ID}, nil
+	if mine {
+		return s.reopen(ctx, req, inv)
 	}
-	u, err := s.candidateFor(ctx, inv, req.User)
+	u, err := s.candidateFor(ctx, inv, req.Session)
 	if err != nil {
 		return nil, err
 	}
@@ -149,7 +165,7 @@ func (s *Service) Open(ctx context.Context, req OpenRequest) (*Opened, error) {
 	if err := s.st.ClaimInvite(ctx, claim); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			// Lost a race with another open, or expired meanwhile.
-			_, _, _, why := s.inviteByToken(ctx, req.Token, req.User)
+			_, _, _, why := s.inviteByToken(ctx, req.Token, nil)
 			if why == nil {
 				why = ErrInviteUsed
 			}
@@ -158,8 +174,8 @@ func (s *Service) Open(ctx context.Context, req OpenRequest) (*Opened, error) {
 		return nil, err
 	}
 	out := &Opened{InviteID: inv.ID}
-	if req.User == nil || req.User.ID != u.ID {
-		tok, exp, err := s.newSession(ctx, u, deadline, req.IP, req.UserAgent)
+	if acc := req.Session; acc == nil || acc.UserID != u.ID || acc.Scoped {
+		tok, exp, err := s.newSession(ctx, u, inv.ID, deadline, req.IP, req.UserAgent)
 		if err != nil {
 			return nil, err
 		}
@@ -171,8 +187,42 @@ func (s *Service) Open(ctx context.Context, req OpenRequest) (*Opened, error) {
 	return out, nil
 }
 
-// candidateFor finds or creates the candidate account of an invite.
-func (s *Service) candidateFor(ctx context.Context, inv *store.Invite, current *store.User) (*store.User, error) {
+// reopen returns the holder of an opened invite's link, signed in as the
+// invite's user, to its take-home: a session that reaches it is kept; one
+// scoped to another invite of the same account is replaced by a session
+// scoped to this one (the link was presented).
+func (s *Service) reopen(ctx context.Context, req OpenRequest, inv *store.Invite) (*Opened, error) {
+	acc := req.Session
+	if acc.Allows(inv.ID) {
+		return &Opened{InviteID: inv.ID}, nil
+	}
+	u, err := s.st.UserByID(ctx, acc.UserID)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case u.Role != store.RoleCandidate:
+		return nil, ErrStaffEmail
+	case u.Disabled:
+		return nil, ErrInviteRevoked
+	case u.PasswordHash != "":
+		return nil, ErrLoginRequired // the password login reaches all of the account's take-homes
+	}
+	c, err := s.st.ClaimByInvite(ctx, inv.ID)
+	if err != nil {
+		return nil, err
+	}
+	tok, exp, err := s.newSession(ctx, u, inv.ID, c.DeadlineAt, req.IP, req.UserAgent)
+	if err != nil {
+		return nil, err
+	}
+	s.audit(ctx, u.ID, "invite.reopen", "invite", inv.ID, nil)
+	return &Opened{InviteID: inv.ID, SessionToken: tok, SessionExpires: exp}, nil
+}
+
+// candidateFor finds or creates the candidate account of an invite. acc
+// is the request's session, if any.
+func (s *Service) candidateFor(ctx context.Context, inv *store.Invite, acc *Access) (*store.User, error) {
 	u, err := s.st.UserByEmail(ctx, inv.Email)
 	if errors.Is(err, store.ErrNotFound) {
 		now := s.now().UTC()
@@ -190,20 +240,20 @@ func (s *Service) candidateFor(ctx context.Context, inv *store.Invite, current *
 		return nil, ErrStaffEmail
 	case u.Disabled:
 		return nil, ErrInviteRevoked
-	case u.PasswordHash != "" && (current == nil || current.ID != u.ID):
+	case u.PasswordHash != "" && (acc == nil || acc.UserID != u.ID || acc.Scoped):
 		return nil, ErrLoginRequired
 	}
 	return u, nil
 }
 
-func (s *Service) newSession(ctx context.Context, u *store.User, deadline time.Time, ip, ua string) (string, time.Time, error) {
+func (s *Service) newSession(ctx context.Context, u *store.User, inviteID string, deadline time.Time, ip, ua string) (string, time.Time, error) {
 	now := s.now().UTC()
 	tok := newToken()
 	exp := deadline.Add(sessionGrace).UTC()
 	if len(ua) > 300 {
 		ua = ua[:300]
 	}
-	rec := &store.Session{ID: hashToken(tok), UserID: u.ID, CSRFToken: newToken(), CreatedAt: now, LastSeenAt: now, ExpiresAt: exp, IP: ip, UserAgent: ua}
+	rec := &store.Session{ID: hashToken(tok), UserID: u.ID, CSRFToken: newToken(), CreatedAt: now, LastSeenAt: now, ExpiresAt: exp, IP: ip, UserAgent: ua, InviteID: &inviteID}
 	if err := s.st.CreateSession(ctx, rec); err != nil {
 		return "", time.Time{}, fmt.Errorf("candidate session: %w", err)
 	}
@@ -260,6 +310,45 @@ type TakeItem struct {
 	Attempt *store.Attempt // nil: not started (yet)
 }
 
+// Access is what a login session may reach of take-homes: the invites
+// its user opened, all of them for a password login, or, for a session
+// opened by an invite link, that invite only.
+type Access struct {
+	UserID string
+	// Scoped sessions reach InviteID only (none when it is empty).
+	Scoped   bool
+	InviteID string
+}
+
+// SessionAccess is the access of a session of user u. inviteID is the
+// invite whose link opened the session ("" for a password login). A
+// session of an account without a password can only have come from an
+// invite link: without an invite it reaches no take-home (sessions opened
+// before sessions.invite_id existed and not matched by migration 00003).
+func SessionAccess(u *store.User, inviteID string) Access {
+	return Access{UserID: u.ID, InviteID: inviteID, Scoped: inviteID != "" || u.PasswordHash == ""}
+}
+
+// Allows says whether the session may reach the take-home of inviteID
+// (when its user opened it: the claim says whose it is). A nil Access
+// (no session) reaches nothing.
+func (a *Access) Allows(inviteID string) bool {
+	return a != nil && inviteID != "" && (!a.Scoped || a.InviteID == inviteID)
+}
+
+// AllowsAttempt says whether the session may reach attempt at: its own
+// attempts outside take-homes (practice) unless the session is scoped,
+// and the attempts of the take-homes it reaches.
+func (a *Access) AllowsAttempt(at *store.Attempt) bool {
+	if a == nil || at.UserID == nil || *at.UserID != a.UserID {
+		return false
+	}
+	if at.InviteID == nil || *at.InviteID == "" {
+		return !a.Scoped
+	}
+	return a.Allows(*at.InviteID)
+}
+
 // claimFor loads a claim that belongs to userID.
 func (s *Service) claimFor(ctx context.Context, userID, inviteID string) (*store.InviteClaim, error) {
 	c, err := s.st.ClaimByInvite(ctx, inviteID)
@@ -269,9 +358,17 @@ func (s *Service) claimFor(ctx context.Context, userID, inviteID string) (*store
 	return c, err
 }
 
+// claimAs loads a claim the session reaches.
+func (s *Service) claimAs(ctx context.Context, acc Access, inviteID string) (*store.InviteClaim, error) {
+	if !acc.Allows(inviteID) {
+		return nil, fmt.Errorf("take-home %s: %w", inviteID, ErrNotFound)
+	}
+	return s.claimFor(ctx, acc.UserID, inviteID)
+}
+
 // Take returns the candidate's assignment page data.
-func (s *Service) Take(ctx context.Context, userID, inviteID string) (*Take, error) {
-	c, err := s.claimFor(ctx, userID, inviteID)
+func (s *Service) Take(ctx context.Context, acc Access, inviteID string) (*Take, error) {
+	c, err := s.claimAs(ctx, acc, inviteID)
 	if err != nil {
 		return nil, err
 	}
@@ -303,15 +400,26 @@ func (s *Service) Take(ctx context.Context, userID, inviteID string) (*Take, err
 	return t, nil
 }
 
-// TakesOf lists a candidate's take-homes (for their home page).
-func (s *Service) TakesOf(ctx context.Context, userID string) ([]store.InviteClaim, error) {
-	return s.st.ClaimsByUser(ctx, userID)
+// TakesOf lists the take-homes a session reaches (for the candidate's
+// home page), newest first.
+func (s *Service) TakesOf(ctx context.Context, acc Access) ([]store.InviteClaim, error) {
+	if acc.Scoped {
+		c, err := s.claimAs(ctx, acc, acc.InviteID)
+		if errors.Is(err, ErrNotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return []store.InviteClaim{*c}, nil
+	}
+	return s.st.ClaimsByUser(ctx, acc.UserID)
 }
 
 // StartMissing retries starting the challenges of a take-home whose
 // sandboxes failed to start.
-func (s *Service) StartMissing(ctx context.Context, userID, inviteID string) error {
-	c, err := s.claimFor(ctx, userID, inviteID)
+func (s *Service) StartMissing(ctx context.Context, acc Access, inviteID string) error {
+	c, err := s.claimAs(ctx, acc, inviteID)
 	if err != nil {
 		return err
 	}
@@ -323,6 +431,15 @@ func (s *Service) StartMissing(ctx context.Context, userID, inviteID string) err
 		return err
 	}
 	return s.startMissing(ctx, inv, c)
+}
+
+// SubmitAs is Submit for a session: a take-home it does not reach is not
+// found.
+func (s *Service) SubmitAs(ctx context.Context, acc Access, inviteID string) error {
+	if !acc.Allows(inviteID) {
+		return fmt.Errorf("take-home %s: %w", inviteID, ErrNotFound)
+	}
+	return s.Submit(ctx, acc.UserID, inviteID)
 }
 
 // Policy is what an assignment allows inside its attempts.

@@ -146,15 +146,15 @@ func TestTakeHomeFlow(t *testing.T) {
 				t.Fatalf("reuse: %v, want ErrInviteUsed", err)
 			}
 			// …but brings its own candidate back to their work.
-			if again, err := e.svc.Open(ctx, assignments.OpenRequest{Token: link.Token, User: cand}); err != nil || again.SessionToken != "" {
+			if again, err := e.svc.Open(ctx, assignments.OpenRequest{Token: link.Token, Session: sessionOf(cand, opened.InviteID)}); err != nil || again.SessionToken != "" {
 				t.Fatalf("reopen by candidate %+v %v", again, err)
 			}
 
-			take, err := e.svc.Take(ctx, cand.ID, opened.InviteID)
+			take, err := e.svc.Take(ctx, assignments.SessionAccess(cand, opened.InviteID), opened.InviteID)
 			if err != nil || len(take.Items) != 1 || take.Items[0].Attempt == nil || !take.Open {
 				t.Fatalf("take %+v %v", take, err)
 			}
-			if _, err := e.svc.Take(ctx, e.mgr.ID, opened.InviteID); !errors.Is(err, assignments.ErrNotFound) {
+			if _, err := e.svc.Take(ctx, assignments.Access{UserID: e.mgr.ID}, opened.InviteID); !errors.Is(err, assignments.ErrNotFound) {
 				t.Fatalf("someone else's take: %v", err)
 			}
 			at := take.Items[0].Attempt
@@ -281,7 +281,7 @@ func TestDeadlineSubmitsAutomatically(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	take, _ := e.svc.Take(ctx, mustUser(t, e, "late@example.com").ID, opened.InviteID)
+	take, _ := e.svc.Take(ctx, assignments.SessionAccess(mustUser(t, e, "late@example.com"), opened.InviteID), opened.InviteID)
 	at := take.Items[0].Attempt
 	e.sb.write(at.SandboxID, "/workspace/app.conf", "port = 8080\ndebug = false\n", false)
 
@@ -358,16 +358,16 @@ func TestInviteRefusals(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := e.svc.Open(ctx, assignments.OpenRequest{Token: tc.token, User: tc.user}); !errors.Is(err, tc.want) {
+			if _, err := e.svc.Open(ctx, assignments.OpenRequest{Token: tc.token, Session: sessionOf(tc.user, "")}); !errors.Is(err, tc.want) {
 				t.Fatalf("open: %v, want %v", err, tc.want)
 			}
-			if _, _, err := e.svc.Landing(ctx, tc.token, tc.user); tc.want != assignments.ErrLoginRequired && !errors.Is(err, tc.want) {
+			if _, _, err := e.svc.Landing(ctx, tc.token, sessionOf(tc.user, "")); tc.want != assignments.ErrLoginRequired && !errors.Is(err, tc.want) {
 				t.Fatalf("landing: %v, want %v", err, tc.want)
 			}
 		})
 	}
 	// Logged in as that account, the invite opens and keeps the session.
-	o, err := e.svc.Open(ctx, assignments.OpenRequest{Token: withPW.Token, User: pw})
+	o, err := e.svc.Open(ctx, assignments.OpenRequest{Token: withPW.Token, Session: sessionOf(pw, "")})
 	if err != nil || o.SessionToken != "" {
 		t.Fatalf("open as the account: %+v %v", o, err)
 	}
@@ -402,10 +402,10 @@ func TestStartFailureCanBeRetried(t *testing.T) {
 	}
 	cand := mustUser(t, e, "retry@example.com")
 	e.att.fail = nil
-	if err := e.svc.StartMissing(ctx, cand.ID, o.InviteID); err != nil {
+	if err := e.svc.StartMissing(ctx, assignments.SessionAccess(cand, o.InviteID), o.InviteID); err != nil {
 		t.Fatal(err)
 	}
-	take, _ := e.svc.Take(ctx, cand.ID, o.InviteID)
+	take, _ := e.svc.Take(ctx, assignments.SessionAccess(cand, o.InviteID), o.InviteID)
 	if take.Items[0].Attempt == nil {
 		t.Fatal("challenge still not started")
 	}
@@ -638,4 +638,14 @@ func TestReportTimelineHasTypedCommands(t *testing.T) {
 	if err != nil || rep.Challenges[0].Commands {
 		t.Fatalf("report without casts: %v %+v", err, rep.Challenges[0])
 	}
+}
+
+// sessionOf is the access of a session of u opened by inviteID's link
+// ("" for a password login); nil for no session.
+func sessionOf(u *store.User, inviteID string) *assignments.Access {
+	if u == nil {
+		return nil
+	}
+	acc := assignments.SessionAccess(u, inviteID)
+	return &acc
 }

@@ -60,7 +60,7 @@ type inviteLandingPage struct {
 
 func (s *Server) handleInviteLanding(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderCacheControl, "no-store")
-	land, reopened, err := s.deps.Review.Service.Landing(c.UserContext(), c.Params("token"), currentUser(c))
+	land, reopened, err := s.deps.Review.Service.Landing(c.UserContext(), c.Params("token"), sessionAccess(c))
 	if err != nil {
 		return s.inviteError(c, err)
 	}
@@ -83,7 +83,7 @@ func (s *Server) handleInviteLanding(c *fiber.Ctx) error {
 func (s *Server) handleInviteOpen(c *fiber.Ctx) error {
 	ctx, cancel := context.WithTimeout(c.UserContext(), openTimeout)
 	defer cancel()
-	o, err := s.deps.Review.Service.Open(ctx, assignments.OpenRequest{Token: c.Params("token"), User: currentUser(c), IP: c.IP(), UserAgent: c.Get(fiber.HeaderUserAgent)})
+	o, err := s.deps.Review.Service.Open(ctx, assignments.OpenRequest{Token: c.Params("token"), Session: sessionAccess(c), IP: c.IP(), UserAgent: c.Get(fiber.HeaderUserAgent)})
 	if errors.Is(err, assignments.ErrLoginRequired) && !wantsJSON(c) {
 		return c.Redirect("/login?next="+url.QueryEscape("/invite/"+c.Params("token")), fiber.StatusSeeOther)
 	}
@@ -136,7 +136,7 @@ func takeView(t *assignments.Take) takePage {
 }
 
 func (s *Server) handleTakes(c *fiber.Ctx) error {
-	cs, err := s.deps.Review.Service.TakesOf(c.UserContext(), sessionFrom(c).User.ID)
+	cs, err := s.deps.Review.Service.TakesOf(c.UserContext(), accessOf(sessionFrom(c)))
 	if err != nil {
 		return assignError(err)
 	}
@@ -147,7 +147,7 @@ func (s *Server) handleTakes(c *fiber.Ctx) error {
 }
 
 func (s *Server) handleTake(c *fiber.Ctx) error {
-	t, err := s.deps.Review.Service.Take(c.UserContext(), sessionFrom(c).User.ID, c.Params("invite"))
+	t, err := s.deps.Review.Service.Take(c.UserContext(), accessOf(sessionFrom(c)), c.Params("invite"))
 	if err != nil {
 		return s.inviteError(c, err)
 	}
@@ -169,14 +169,14 @@ func (s *Server) handleTake(c *fiber.Ctx) error {
 func (s *Server) handleTakeStart(c *fiber.Ctx) error {
 	ctx, cancel := context.WithTimeout(c.UserContext(), openTimeout)
 	defer cancel()
-	if err := s.deps.Review.Service.StartMissing(ctx, sessionFrom(c).User.ID, c.Params("invite")); err != nil {
+	if err := s.deps.Review.Service.StartMissing(ctx, accessOf(sessionFrom(c)), c.Params("invite")); err != nil {
 		return s.inviteError(c, err)
 	}
 	return c.Redirect("/take/"+url.PathEscape(c.Params("invite")), fiber.StatusSeeOther)
 }
 
 func (s *Server) handleTakeSubmit(c *fiber.Ctx) error {
-	if err := s.deps.Review.Service.Submit(c.UserContext(), sessionFrom(c).User.ID, c.Params("invite")); err != nil {
+	if err := s.deps.Review.Service.SubmitAs(c.UserContext(), accessOf(sessionFrom(c)), c.Params("invite")); err != nil {
 		return s.inviteError(c, err)
 	}
 	if wantsJSON(c) {

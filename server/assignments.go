@@ -19,12 +19,12 @@ type AssignmentService interface {
 	Assignment(ctx context.Context, actor assignments.Actor, id string) (*assignments.Detail, error)
 	Invite(ctx context.Context, actor assignments.Actor, assignmentID string, in assignments.NewInvite) (*assignments.InviteLink, error)
 	RevokeInvite(ctx context.Context, actor assignments.Actor, assignmentID, inviteID string) error
-	Landing(ctx context.Context, token string, user *store.User) (*assignments.Landing, bool, error)
+	Landing(ctx context.Context, token string, session *assignments.Access) (*assignments.Landing, bool, error)
 	Open(ctx context.Context, req assignments.OpenRequest) (*assignments.Opened, error)
-	Take(ctx context.Context, userID, inviteID string) (*assignments.Take, error)
-	TakesOf(ctx context.Context, userID string) ([]store.InviteClaim, error)
-	StartMissing(ctx context.Context, userID, inviteID string) error
-	Submit(ctx context.Context, userID, inviteID string) error
+	Take(ctx context.Context, session assignments.Access, inviteID string) (*assignments.Take, error)
+	TakesOf(ctx context.Context, session assignments.Access) ([]store.InviteClaim, error)
+	StartMissing(ctx context.Context, session assignments.Access, inviteID string) error
+	SubmitAs(ctx context.Context, session assignments.Access, inviteID string) error
 	Report(ctx context.Context, actor assignments.Actor, inviteID string) (*assignments.Report, error)
 	SaveReview(ctx context.Context, actor assignments.Actor, inviteID, attemptID, notes string, rubric *int) error
 	WriteCSV(ctx context.Context, actor assignments.Actor, assignmentID string, w io.Writer) error

@@ -11,7 +11,6 @@ import (
 	"html/template"
 	"log/slog"
 	"net"
-	"net/netip"
 	"sync"
 	"time"
 
@@ -46,9 +45,6 @@ type Config struct {
 	BodyLimit int
 	// AllowSignup lets anyone create a candidate account.
 	AllowSignup bool
-	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
-	// believed (right-most untrusted hop); empty: the header is ignored.
-	TrustedProxies []netip.Prefix
 }
 
 // Deps are the server's collaborators.
@@ -76,8 +72,6 @@ type Server struct {
 	pages  map[string]*template.Template
 	health *healthCache
 	hijack *hijackedConns
-	// proxies resolves the real client address (clientip.go).
-	proxies clientIPs
 }
 
 // New builds the app and its routes.
@@ -113,7 +107,6 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		pages:  pages,
 		hijack: newHijackedConns(),
 	}
-	s.proxies = clientIPs{trusted: cfg.TrustedProxies}
 	s.health = newHealthCache(deps, cfg.ReadyTimeout)
 	s.defaultTerminalAuthz()
 	s.app = fiber.New(fiber.Config{
@@ -141,12 +134,12 @@ func (s *Server) App() *fiber.App { return s.app }
 func (s *Server) Hijacked() *hijackedConns { return s.hijack }
 
 func (s *Server) routes() {
-	s.app.Use(s.clientAddress, s.requestLog)
+	s.app.Use(s.requestLog)
 	s.app.Get("/healthz", s.handleHealthz)
 	s.app.Get("/readyz", s.handleReadyz)
 	s.app.Use("/static", filesystem.New(filesystem.Config{Root: httpFS(ui.Assets()), MaxAge: 3600}))
 	s.app.Use("/assets", filesystem.New(filesystem.Config{Root: httpFS(ui.Static()), MaxAge: 300}))
-	s.app.Use(s.securityHeaders, s.authenticate, s.csrfProtect)
+	s.app.Use(s.securityHeaders, s.authenticate, s.scopeSessions, s.csrfProtect) // scopeSessions: invite_scope.go
 	s.app.Get("/", s.handleHome)
 	s.app.Get("/login", s.handleLoginPage)
 	s.app.Post("/login", s.handleLogin)
@@ -159,7 +152,6 @@ func (s *Server) routes() {
 	api.Post("/register", s.handleRegister)
 	api.Post("/logout", s.requireRole(), s.handleLogout)
 	api.Get("/me", s.requireRole(), s.handleMe)
-	s.registerAccount()
 	s.registerPractice()
 	s.registerAssignments()
 	s.registerAuthoring()

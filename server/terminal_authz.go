@@ -1,6 +1,8 @@
 package server
 
 import (
+	"time"
+
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/opsdojo/opsdojo/store"
@@ -25,8 +27,14 @@ func (s *Server) defaultTerminalAuthz() {
 			if err != nil {
 				return "", "", domainError(err)
 			}
+			if acc := accessOf(sess); !acc.AllowsAttempt(a) { // an invite session: its own take-home only
+				return "", "", fiber.NewError(fiber.StatusNotFound, "not found: attempt "+attemptID)
+			}
 			if a.State != store.AttemptActive || a.SandboxID == "" {
 				return "", "", fiber.NewError(fiber.StatusGone, "this attempt is over; its sandbox is gone")
+			}
+			if a.DeadlineAt != nil && !time.Now().Before(*a.DeadlineAt) { // submitted (deadline set to then) or time up
+				return "", "", fiber.NewError(fiber.StatusConflict, "this take-home was submitted or its time is up: its terminals are closed")
 			}
 			return sess.User.ID, a.SandboxID, nil
 		}
@@ -36,6 +44,11 @@ func (s *Server) defaultTerminalAuthz() {
 			a, err := s.deps.Attempts.Get(c.UserContext(), attemptID, "")
 			if err != nil {
 				return domainError(err)
+			}
+			if sess := sessionFrom(c); sess != nil && a.UserID != nil && *a.UserID == sess.User.ID {
+				if acc := accessOf(sess); !acc.AllowsAttempt(a) { // an invite session: its own take-home only
+					return fiber.NewError(fiber.StatusNotFound, "not found: attempt "+a.ID)
+				}
 			}
 			return s.mayReview(c, a)
 		}

@@ -37,6 +37,9 @@ type Session struct {
 	RevokedAt  *time.Time
 	IP         string `gorm:"column:ip"`
 	UserAgent  string
+	// InviteID is set on a session opened by an invite link: it reaches
+	// that invite's take-home only (migration 00003).
+	InviteID *string
 }
 
 // Challenge is the catalog entry of a challenge; its versions are snapshots.
