@@ -168,6 +168,7 @@ type Service struct {
 	wake  chan struct{}
 	hooks *webhooks
 	mu    sync.Mutex // serialises finalize within this process
+	frz   freezeState // the submit-instant freeze (submit.go)
 }
 
 // New returns a Service. casts may be nil.

@@ -23,6 +23,48 @@ import (
 // sweepBatch bounds how many claims one pass of the loop handles.
 const sweepBatch = 50
 
+// freezeTimeout bounds the freeze of one submission (pause, terminals,
+// stopping the candidate's processes, copying the changed files out). It
+// is detached from the request on purpose: a candidate who closes the tab
+// mid-submit must not leave a half-frozen sandbox behind.
+const freezeTimeout = 2 * time.Minute
+
+// Terminals ends an attempt's terminals at the freeze (implemented by
+// *terminal.Hub). Optional: see UseTerminals.
+type Terminals interface {
+	// Seal refuses the attempt's input and new terminals from now on.
+	Seal(attemptID, reason string)
+	// CloseAttempt seals and ends the attempt's open terminals, telling
+	// their clients reason.
+	CloseAttempt(ctx context.Context, attemptID, reason string) int
+}
+
+// Freezer stops a sandbox at the submit instant (implemented by
+// *sandbox.Manager). Sandboxes that implement it are frozen at submit.
+type Freezer interface {
+	Pause(ctx context.Context, id string) error
+	Unpause(ctx context.Context, id string) error
+	// StopTerminalWork queues SIGKILL for the candidate's work (see
+	// sandbox/freeze.go for which processes): effective at Unpause.
+	StopTerminalWork(ctx context.Context, id string) ([]string, error)
+}
+
+// freezeState serialises freezes within this process and keeps what went
+// wrong in a freeze done at request time until finalize records it.
+type freezeState struct {
+	mu       sync.Mutex
+	term     Terminals
+	problems map[string][]string // invite -> problems of its freeze
+}
+
+// UseTerminals makes submissions close the attempts' terminals at the
+// freeze instant (the server's terminal hub). Call it before Run.
+func (s *Service) UseTerminals(t Terminals) {
+	s.frz.mu.Lock()
+	defer s.frz.mu.Unlock()
+	s.frz.term = t
+}
+
 // Submit records the candidate's one submission of a take-home and
 // hands the freezing (final grading, files, sandbox removal) to the
 // background loop. After the deadline it refuses: the clock submits.
@@ -51,7 +93,9 @@ func (s *Service) Submit(ctx context.Context, userID, inviteID string) error {
 }
 
 // afterRequest closes the attempts to further work at once (their
-// deadline becomes now) and announces the submission.
+// deadline becomes now, which refuses terminal tickets and Checks), freezes
+// them (see freeze) and announces the submission. Grading follows in the
+// background loop.
 func (s *Service) afterRequest(ctx context.Context, actor string, c *store.InviteClaim, automatic bool, now time.Time) {
 	ats, err := s.st.AttemptsByInvite(ctx, c.InviteID)
 	if err != nil {
@@ -65,6 +109,16 @@ func (s *Service) afterRequest(ctx context.Context, actor string, c *store.Invit
 		}
 	}
 	c.SubmitRequestedAt, c.Automatic = &now, automatic
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), freezeTimeout)
+	if problems := s.freeze(fctx, c, ats); len(problems) > 0 {
+		s.frz.mu.Lock()
+		if s.frz.problems == nil {
+			s.frz.problems = map[string][]string{}
+		}
+		s.frz.problems[c.InviteID] = append(s.frz.problems[c.InviteID], problems...)
+		s.frz.mu.Unlock()
+	}
+	cancel()
 	s.audit(ctx, actor, "invite.submit", "invite", c.InviteID, map[string]any{"automatic": automatic})
 	if inv, err := s.st.InviteByID(ctx, c.InviteID); err == nil {
 		if a, err := s.st.AssignmentByID(ctx, inv.AssignmentID); err == nil {
@@ -140,10 +194,11 @@ func (s *Service) Sweep(ctx context.Context) {
 	}
 }
 
-// finalize freezes a requested submission: final grading of every active
-// attempt (grading job, reason submit), its changed files and diff, then
-// the attempt ends and its sandbox is removed. It is idempotent: a
-// server stopped half way redoes only what is missing.
+// finalize completes a requested submission: the freeze (done at request
+// time; here only for attempts a stopped server left unfrozen), the final
+// grading of every active attempt (grading job, reason submit), then the
+// attempt ends and its sandbox is removed. It is idempotent: a server
+// stopped half way redoes only what is missing.
 func (s *Service) finalize(ctx context.Context, c *store.InviteClaim) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -157,7 +212,11 @@ func (s *Service) finalize(ctx context.Context, c *store.InviteClaim) {
 	if c.SubmitRequestedAt != nil {
 		submittedAt = c.SubmitRequestedAt.UTC()
 	}
-	var problems []string
+	problems := s.freeze(ctx, c, ats)
+	s.frz.mu.Lock()
+	problems = append(s.frz.problems[c.InviteID], problems...)
+	delete(s.frz.problems, c.InviteID)
+	s.frz.mu.Unlock()
 	jobs := map[string]string{}
 	for _, a := range ats {
 		if a.State != store.AttemptActive || a.SandboxID == "" {
@@ -217,6 +276,94 @@ func (s *Service) finalize(ctx context.Context, c *store.InviteClaim) {
 	ats, _ = s.st.AttemptsByInvite(ctx, c.InviteID)
 	s.audit(ctx, "", "invite.graded", "invite", inv.ID, map[string]any{"problems": len(problems)})
 	s.hooks.emit(ctx, EventGraded, s.eventData(a, inv, c, ats))
+}
+
+// freeze stops work in every active attempt of a submission at the submit
+// instant, in this order, and returns what went wrong:
+//
+//  1. the attempt's terminals are sealed: input is dropped and no terminal
+//     opens from now on (the attempt's deadline, already now, refuses new
+//     tickets on every server);
+//  2. its sandbox is paused (cgroup freezer): nothing in it runs —
+//     background loops, setsid'd or environment-scrubbed escapees;
+//  3. its terminals are closed (clients are told why) and the candidate's
+//     processes are killed (queued: effective at the thaw, before they run
+//     again; sandbox.Manager.StopTerminalWork says which);
+//  4. the changed files and the diff are copied out and stored as the
+//     submission: what the reviewer reads is the submit instant;
+//  5. the sandbox is thawed; the final grading runs after (finalize).
+//
+// Attempts that already have a submission were frozen before and are
+// only sealed again. Manual and automatic submissions take this one path.
+func (s *Service) freeze(ctx context.Context, c *store.InviteClaim, ats []store.Attempt) []string {
+	s.frz.mu.Lock()
+	defer s.frz.mu.Unlock()
+	reason := "this take-home was submitted"
+	if c.Automatic {
+		reason = "time is up: this take-home was submitted automatically"
+	}
+	var problems []string
+	for i := range ats {
+		a := &ats[i]
+		if a.State != store.AttemptActive {
+			continue
+		}
+		if s.frz.term != nil {
+			s.frz.term.Seal(a.ID, reason)
+		}
+		if a.SandboxID == "" {
+			continue
+		}
+		if _, err := s.st.SubmissionByAttempt(ctx, a.ID); err == nil {
+			continue
+		} else if !errors.Is(err, store.ErrNotFound) {
+			problems = append(problems, fmt.Sprintf("%s: freeze: %v", a.ChallengeID, err))
+			continue
+		}
+		problems = append(problems, s.freezeAttempt(ctx, c, a, reason)...)
+	}
+	return problems
+}
+
+// freezeAttempt runs steps 2–5 of freeze for one attempt.
+func (s *Service) freezeAttempt(ctx context.Context, c *store.InviteClaim, a *store.Attempt, reason string) (problems []string) {
+	log := s.log.With("invite", c.InviteID, "attempt", a.ID)
+	fz, _ := s.sb.(Freezer)
+	if fz != nil {
+		if err := fz.Pause(ctx, a.SandboxID); err != nil {
+			problems = append(problems, fmt.Sprintf("%s: pause the sandbox at submit: %v", a.ChallengeID, err))
+		} else {
+			defer func() {
+				uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), freezeTimeout)
+				defer cancel()
+				if err := fz.Unpause(uctx, a.SandboxID); err != nil {
+					problems = append(problems, fmt.Sprintf("%s: thaw the sandbox after the freeze: %v", a.ChallengeID, err))
+				}
+			}()
+		}
+	}
+	if s.frz.term != nil {
+		s.frz.term.CloseAttempt(ctx, a.ID, reason)
+	}
+	if fz != nil {
+		killed, err := fz.StopTerminalWork(ctx, a.SandboxID)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s: stop the candidate's processes at submit: %v", a.ChallengeID, err))
+		} else if len(killed) > 0 {
+			log.Info("candidate processes stopped at submit", "count", len(killed), "processes", strings.Join(killed, "; "))
+		}
+	}
+	submittedAt := s.now().UTC()
+	if c.SubmitRequestedAt != nil {
+		submittedAt = c.SubmitRequestedAt.UTC()
+	}
+	files, diff, fileProblems := s.collect(ctx, a)
+	problems = append(problems, fileProblems...)
+	raw, _ := json.Marshal(files)
+	if _, err := s.st.CreateSubmission(ctx, &store.Submission{AttemptID: a.ID, Files: string(raw), Diff: diff, Automatic: c.Automatic, SubmittedAt: submittedAt}); err != nil {
+		log.Warn("store submission at the freeze", "err", err) // finalize retries
+	}
+	return problems
 }
 
 // SubmittedFile is one changed path of a submission (submissions.files

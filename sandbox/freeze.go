@@ -134,8 +134,9 @@ func (m *Manager) paused(ctx context.Context, id string) (bool, error) {
 // container that joins the sandbox's PID namespace with CAP_KILL: the kills
 // are queued and happen at Unpause, before the processes run again. Under a
 // runtime whose PID namespace a side container cannot join (runsc), it runs
-// as the terminal user through an exec, which needs the sandbox running: it
-// then pauses nothing and makes several passes.
+// as the terminal user through an exec, which needs the sandbox running: a
+// paused sandbox is thawed for a few passes of the kill and paused again,
+// so there the freeze is not instantaneous.
 func (m *Manager) StopTerminalWork(ctx context.Context, id string) ([]string, error) {
 	rec, err := m.lookup(id)
 	if err != nil {
@@ -150,6 +151,19 @@ func (m *Manager) StopTerminalWork(ctx context.Context, id string) ([]string, er
 		uid = "0"
 	}
 	if m.cfg.Runtime != RuntimeRunc {
+		// Exec needs the sandbox running: thaw it for the kill passes and
+		// pause it again after, so the caller's snapshot is still taken
+		// from a paused sandbox.
+		if paused, err := m.paused(ctx, rec.sb.ID); err == nil && paused {
+			if err := m.cli.ContainerUnpause(ctx, rec.sb.ID); err != nil {
+				return nil, fmt.Errorf("sandbox: stop terminal work in %s: unpause for the exec: %w", shortID(rec.sb.ID), err)
+			}
+			defer func() {
+				if err := m.cli.ContainerPause(ctx, rec.sb.ID); err != nil {
+					m.log.Warn("pause again after stopping terminal work", "id", shortID(rec.sb.ID), "err", err)
+				}
+			}()
+		}
 		marker := "OPSDOJO_FREEZE=" + randomHex(8)
 		res, err := m.exec(ctx, rec.sb.ID, []string{"sh", "-c", freezeKillScript, "sh", uid, "0", marker, strconv.Itoa(freezeKillPasses)},
 			execParams{user: user, env: []string{marker}, timeout: killTimeout, maxOutput: 64 << 10, noKill: true})

@@ -183,6 +183,9 @@ func (s *Server) authorizeTerminal(c *fiber.Ctx) (attemptID, term, userID, sandb
 	if sandboxID == "" {
 		return "", "", "", "", fiber.NewError(fiber.StatusConflict, "this attempt has no running sandbox")
 	}
+	if reason, sealed := s.deps.Terminal.Hub.Sealed(attemptID); sealed { // frozen here even if the database lags
+		return "", "", "", "", fiber.NewError(fiber.StatusConflict, "terminal closed: "+reason)
+	}
 	return attemptID, term, userID, sandboxID, nil
 }
 

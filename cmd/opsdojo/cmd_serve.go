@@ -285,6 +285,7 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 	}
 	review := assignments.New(st, svc, mgr, cat, rec, assignments.Config{PublicURL: *publicURL, InviteTTL: *inviteTTL, Interval: *assignInterval,
 		Webhook: assignments.WebhookConfig{URL: *webhookURL, Secret: *webhookSecret}}, log, time.Now)
+	review.UseTerminals(hub) // submit closes the take-home's terminals at the freeze instant
 	go review.Run(bg)
 	// ---- end of take-home assignments ----
 
