@@ -199,7 +199,7 @@ type DockerfileCheck struct {
 type DockerBuildCheck struct {
 	Context      string    `yaml:"context" jsonschema:"required,pattern=^/" jsonschema_description:"build context directory in the sandbox"`
 	Dockerfile   string    `yaml:"dockerfile,omitempty" jsonschema_description:"Dockerfile path relative to the context (default Dockerfile)"`
-	Network      bool      `yaml:"network,omitempty" jsonschema_description:"allow network during the build (default false)"`
+	Network      bool      `yaml:"network,omitempty" jsonschema_description:"must be false: builds never have network access (kept so that older specs saying false still load)"`
 	BuildTimeout Duration  `yaml:"build_timeout,omitempty" jsonschema_description:"default 3m, at most 15m"`
 	MaxImageSize Size      `yaml:"max_image_size,omitempty" jsonschema_description:"fail when the image is larger, e.g. 200Mi"`
 	Run          *BuildRun `yaml:"run,omitempty" jsonschema_description:"run the built image and probe it"`
