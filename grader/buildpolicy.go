@@ -196,6 +196,15 @@ func (s scope) Keys() []string {
 
 func (s scope) known(k string) bool { return s.env.declared[k] || s.args.declared[k] }
 
+// builtinArgs are build arguments a builder may set on its own (platform
+// arguments, proxies): an ARG's default does not say their value.
+var builtinArgs = map[string]bool{
+	"BUILDPLATFORM": true, "BUILDOS": true, "BUILDARCH": true, "BUILDVARIANT": true,
+	"TARGETPLATFORM": true, "TARGETOS": true, "TARGETARCH": true, "TARGETVARIANT": true, "TARGETSTAGE": true,
+	"HTTP_PROXY": true, "http_proxy": true, "HTTPS_PROXY": true, "https_proxy": true,
+	"FTP_PROXY": true, "ftp_proxy": true, "NO_PROXY": true, "no_proxy": true, "ALL_PROXY": true, "all_proxy": true,
+}
+
 // checker carries one Check.
 type checker struct {
 	p      BuildPolicy
@@ -277,11 +286,22 @@ func (c *checker) expand(line int, what, word string, sc scope) (string, error) 
 	if err != nil {
 		return "", refuse(line, "%s %q: %v", what, word, err)
 	}
-	var unknown []string
+	var unknown, builtin []string
 	for k := range r.Unmatched {
 		if !sc.known(k) {
 			unknown = append(unknown, "$"+k)
 		}
+	}
+	for _, set := range []map[string]struct{}{r.Matched, r.Unmatched} {
+		for k := range set {
+			if _, fromEnv := sc.env.vals[k]; builtinArgs[k] && !fromEnv {
+				builtin = append(builtin, "$"+k)
+			}
+		}
+	}
+	if len(builtin) > 0 {
+		sort.Strings(builtin)
+		return "", refuse(line, "%s %q uses %s, whose value the builder may supply itself (whatever the ARG says), so the grader cannot check it; write the value out", what, word, strings.Join(builtin, ", "))
 	}
 	if len(unknown) > 0 {
 		sort.Strings(unknown)

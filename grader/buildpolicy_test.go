@@ -53,6 +53,8 @@ func TestBuildPolicyRefuses(t *testing.T) {
 		{"ENV from an earlier stage", "FROM debian:bookworm-slim AS a\nENV U=http://127.0.0.1:8080/secret\nFROM a\nADD $U /s\n", 4, "remote"},
 		{"unknown variable", "FROM debian:bookworm-slim\nADD $NOPE /s\n", 2, "$NOPE"},
 		{"ARG from another stage is gone", "FROM debian:bookworm-slim AS a\nARG U=x\nFROM debian:bookworm-slim\nADD $U /s\n", 4, "$U"},
+		{"builtin platform ARG", "FROM debian:bookworm-slim\nARG TARGETARCH\nADD ${TARGETARCH:+http://127.0.0.1:8080/secret} /s\n", 3, "$TARGETARCH"},
+		{"builtin ARG with a default", "FROM debian:bookworm-slim\nARG HTTP_PROXY=x\nENV P=${HTTP_PROXY}\n", 3, "$HTTP_PROXY"},
 		{"positional parameter", "FROM debian:bookworm-slim\nADD $1 /s\n", 2, "$1"},
 		{"COPY from URL", "FROM debian:bookworm-slim\nCOPY http://127.0.0.1:1/s /s\n", 2, "remote"},
 		{"ADD --checksum", "FROM debian:bookworm-slim\nADD --checksum=sha256:0123 a.txt /a\n", 2, "--checksum"},
@@ -113,6 +115,7 @@ func TestBuildPolicyAccepts(t *testing.T) {
 		{"base image ENV", "FROM golang:1.26-bookworm\nCOPY go.mod $GOPATH/src/\n"},
 		{"local ADD", "FROM debian:bookworm-slim\nADD --chown=1000:1000 files.tar.gz /srv/\n"},
 		{"URL in RUN and LABEL are not fetched by the daemon", "FROM debian:bookworm-slim\nLABEL org.opencontainers.image.source=\"https://example.com/r\"\nRUN echo http://example.com\n"},
+		{"builtin name set by ENV", "FROM debian:bookworm-slim\nENV TARGETARCH=amd64\nCOPY bin-$TARGETARCH /b\n"},
 		{"docker.io spelling", "FROM docker.io/library/python:3.11-slim\n"},
 	}
 	p := BuildPolicy{}
