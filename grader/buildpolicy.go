@@ -459,7 +459,9 @@ func (c *checker) sources(line int, instr string, sd instructions.SourcesAndDest
 		if err != nil {
 			return err
 		}
-		if isRemoteSource(v) {
+		// The word as written too: a lexer of another version may expand
+		// it otherwise.
+		if isRemoteSource(v) || strings.Contains(src, "://") {
 			shown := v
 			if shown != src {
 				shown = fmt.Sprintf("%s (from %s)", v, src)

@@ -53,6 +53,7 @@ func TestBuildPolicyRefuses(t *testing.T) {
 		{"ENV from an earlier stage", "FROM debian:bookworm-slim AS a\nENV U=http://127.0.0.1:8080/secret\nFROM a\nADD $U /s\n", 4, "remote"},
 		{"unknown variable", "FROM debian:bookworm-slim\nADD $NOPE /s\n", 2, "$NOPE"},
 		{"ARG from another stage is gone", "FROM debian:bookworm-slim AS a\nARG U=x\nFROM debian:bookworm-slim\nADD $U /s\n", 4, "$U"},
+		{"URL in an unused default", "FROM debian:bookworm-slim\nARG X=a.txt\nADD ${X:-http://127.0.0.1:8080/secret} /s\n", 3, "remote"},
 		{"builtin platform ARG", "FROM debian:bookworm-slim\nARG TARGETARCH\nADD ${TARGETARCH:+http://127.0.0.1:8080/secret} /s\n", 3, "$TARGETARCH"},
 		{"builtin ARG with a default", "FROM debian:bookworm-slim\nARG HTTP_PROXY=x\nENV P=${HTTP_PROXY}\n", 3, "$HTTP_PROXY"},
 		{"positional parameter", "FROM debian:bookworm-slim\nADD $1 /s\n", 2, "$1"},
