@@ -284,3 +284,25 @@ echo "ok=$ok out=$out"`},
 		t.Fatalf("sbx-path never read the sandbox's file")
 	}
 }
+
+// BenchmarkProbe: one probe run of `true` against a live sandbox (with the
+// facts container: create, start, the root descriptor handed over, remove).
+func BenchmarkProbe(b *testing.B) {
+	e := newEnv(b)
+	ctx := sandboxtest.Context(b, 10*time.Minute)
+	if _, err := e.cli.ImageInspect(ctx, probeImageForTest); err != nil {
+		sandboxtest.Unavailable(b, "probe image %s missing: %v", probeImageForTest, err)
+	}
+	cfg := e.config()
+	cfg.ProbeImage = probeImageForTest
+	m := newManager(b, e, cfg, nil)
+	sb := mustCreate(b, ctx, m, Spec{Image: e.image})
+	defer m.Remove(ctx, sb.ID)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		res, err := m.Probe(ctx, sb.ID, ProbeSpec{Cmd: []string{"true"}, Timeout: time.Minute})
+		if err != nil || res.ExitCode != 0 {
+			b.Fatalf("probe: %v exit %d %s", err, res.ExitCode, res.Stderr)
+		}
+	}
+}

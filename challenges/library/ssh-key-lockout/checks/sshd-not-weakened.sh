@@ -5,12 +5,20 @@
 set -u
 problems=()
 # Globs expand in the sandbox's tree, not the grader's.
-files=(/etc/ssh/sshd_config)
-if d=$(sbx-path /etc/ssh/sshd_config.d); then
-  for p in "$d"/*.conf; do [ -e "$p" ] && files+=("/etc/ssh/sshd_config.d/${p##*/}"); done
+# One snapshot of the main file and the drop-in directory; a drop-in that
+# is a symlink is resolved inside the sandbox on its own (sshd follows it).
+{ IFS= read -r main; IFS= read -r d; } < <(sbx-path /etc/ssh/sshd_config /etc/ssh/sshd_config.d)
+files=() paths=()
+[ -n "$main" ] && files+=(/etc/ssh/sshd_config) paths+=("$main")
+if [ -n "$d" ]; then
+  for p in "$d"/*.conf; do
+    if [ -L "$p" ]; then p=$(sbx-path "/etc/ssh/sshd_config.d/${p##*/}") || continue; fi
+    [ -f "$p" ] || continue
+    files+=("/etc/ssh/sshd_config.d/${p##*/}") paths+=("$p")
+  done
 fi
-for f in "${files[@]}"; do
-  p=$(sbx-path "$f") || continue
+for i in "${!files[@]}"; do
+  f=${files[$i]} p=${paths[$i]}
   while IFS= read -r line; do
     l=${line%%#*}
     read -r key val _ <<<"$l"
