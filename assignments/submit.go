@@ -29,6 +29,11 @@ const sweepBatch = 50
 // mid-submit must not leave a half-frozen sandbox behind.
 const freezeTimeout = 2 * time.Minute
 
+// overdueEvery is how often, at most, the loop looks for take-homes whose
+// time is up: terminals refuse new tickets from the deadline on, but an
+// open terminal takes input until the freeze (one indexed query).
+const overdueEvery = time.Second
+
 // Terminals ends an attempt's terminals at the freeze (implemented by
 // *terminal.Hub). Optional: see UseTerminals.
 type Terminals interface {
@@ -129,20 +134,37 @@ func (s *Service) afterRequest(ctx context.Context, actor string, c *store.Invit
 }
 
 // Run is the deadline loop and the webhook sender, until ctx ends. It
-// expires stale invites, submits overdue take-homes, freezes requested
+// expires stale invites, submits overdue take-homes, completes requested
 // submissions (also those a stopped server left half done) and delivers
 // webhooks with retries. Everything it needs is in the database.
+// Overdue take-homes are submitted (and frozen) by their own loop, every
+// overdueEvery at most, so a long final grading never delays the freeze of
+// a take-home whose time is up.
 func (s *Service) Run(ctx context.Context) {
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		s.hooks.run(ctx)
 	}()
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(min(s.cfg.Interval, overdueEvery))
+		defer t.Stop()
+		for {
+			s.submitOverdue(ctx)
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
 	t := time.NewTicker(s.cfg.Interval)
 	defer t.Stop()
 	for {
-		s.Sweep(ctx)
+		s.expireInvites(ctx)
+		s.completePending(ctx)
 		select {
 		case <-ctx.Done():
 			wg.Wait()
@@ -153,14 +175,26 @@ func (s *Service) Run(ctx context.Context) {
 	}
 }
 
-// Sweep does one pass of the deadline loop (Run calls it; tests too).
+// Sweep does one pass of the deadline loop: expire invites, submit
+// overdue take-homes, complete requested submissions (Run does the same
+// with two loops; tests call Sweep).
 func (s *Service) Sweep(ctx context.Context) {
-	now := s.now().UTC()
-	if n, err := s.st.ExpireInvites(ctx, now); err != nil && ctx.Err() == nil {
+	s.expireInvites(ctx)
+	s.submitOverdue(ctx)
+	s.completePending(ctx)
+}
+
+func (s *Service) expireInvites(ctx context.Context) {
+	if n, err := s.st.ExpireInvites(ctx, s.now().UTC()); err != nil && ctx.Err() == nil {
 		s.log.Warn("expire invites", "err", err)
 	} else if n > 0 {
 		s.log.Info("invites expired", "count", n)
 	}
+}
+
+// submitOverdue submits (and freezes) the take-homes whose time is up.
+func (s *Service) submitOverdue(ctx context.Context) {
+	now := s.now().UTC()
 	overdue, err := s.st.OverdueClaims(ctx, now, sweepBatch)
 	if err != nil && ctx.Err() == nil {
 		s.log.Warn("overdue take-homes", "err", err)
@@ -177,6 +211,10 @@ func (s *Service) Sweep(ctx context.Context) {
 			s.afterRequest(ctx, "", c, true, now)
 		}
 	}
+}
+
+// completePending grades and ends the requested submissions.
+func (s *Service) completePending(ctx context.Context) {
 	pending, err := s.st.UnfinalizedClaims(ctx, sweepBatch)
 	if err != nil && ctx.Err() == nil {
 		s.log.Warn("submissions to freeze", "err", err)
