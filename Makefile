@@ -9,7 +9,7 @@ SUDO  := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 # go test flags; CI sets nothing extra. Override e.g. TESTFLAGS='-run Foo'.
 TESTFLAGS ?=
 
-.PHONY: run test test-library build ui images setup vet fmt-check clean
+.PHONY: run test test-runsc test-library build ui images setup vet fmt-check clean
 
 setup:
 	$(SUDO) bash scripts/setup-host.sh
@@ -39,6 +39,14 @@ fmt-check:
 
 test: build images fmt-check vet
 	OPSDOJO_TEST_BIN=$(CURDIR)/$(BIN) $(GO) test ./... -count=1 -timeout 45m $(TESTFLAGS)
+
+# The attack suites again with sandboxes under gVisor (runsc, registered by
+# `make setup`): the sandbox adversarial suite, the runtime drift checks and
+# the grader's tamper suite. Only these: the rest of the suite does not
+# depend on the runtime, and gVisor makes every sandbox slower.
+RUNSC_TESTS ?= TestAdversarial|TestRuntime|TestTampering|TestExecutableIdentity
+test-runsc: build images
+	OPSDOJO_TEST_RUNTIME=runsc OPSDOJO_TEST_BIN=$(CURDIR)/$(BIN) $(GO) test ./sandbox ./grader -count=1 -timeout 20m -run '$(RUNSC_TESTS)' $(TESTFLAGS)
 
 # Every shipped challenge lints clean and passes its self-test 3 times in
 # real sandboxes (unsolved and wrong fixes fail, the solution scores 100%).

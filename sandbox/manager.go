@@ -269,7 +269,7 @@ var ErrImageMissing = errors.New("sandbox: image not present on the Docker host"
 
 // baseline returns the container and host configuration of the baseline for s.
 func (m *Manager) baseline(s Spec, labels map[string]string, netName string) (*container.Config, *container.HostConfig) {
-	pids := s.Pids
+	pids := m.cfg.hostPids(s.Pids)
 	init := true
 	cc := &container.Config{
 		Image:    s.Image,
@@ -325,7 +325,7 @@ func (m *Manager) baseline(s Spec, labels map[string]string, netName string) (*c
 func (m *Manager) ulimits(s Spec) []*container.Ulimit {
 	return []*container.Ulimit{
 		{Name: "nofile", Soft: m.cfg.NoFile, Hard: m.cfg.NoFile},
-		{Name: "nproc", Soft: m.cfg.NProc, Hard: m.cfg.NProc},
+		{Name: "nproc", Soft: m.cfg.nproc(s.Pids), Hard: m.cfg.nproc(s.Pids)},
 		{Name: "core", Soft: 0, Hard: 0},
 		{Name: "fsize", Soft: s.Disk, Hard: s.Disk},
 	}
