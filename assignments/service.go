@@ -137,6 +137,13 @@ const (
 	MaxInvitesPerRequest = 100
 	// MaxTimeLimit bounds an assignment's time limit.
 	MaxTimeLimit = 7 * 24 * time.Hour
+	// MaxDeadlineYears bounds how far in the future a deadline may be.
+	MaxDeadlineYears = 1
+	// MaxEmailLength is the longest address SMTP carries (RFC 5321: a
+	// 256-octet path minus its angle brackets); MaxEmailLocalLength bounds
+	// the part before the @ (RFC 5321 4.5.3.1.1).
+	MaxEmailLength      = 254
+	MaxEmailLocalLength = 64
 )
 
 // Config tunes the service.
@@ -167,7 +174,7 @@ type Service struct {
 	now   func() time.Time
 	wake  chan struct{}
 	hooks *webhooks
-	mu    sync.Mutex // serialises finalize within this process
+	mu    sync.Mutex  // serialises finalize within this process
 	frz   freezeState // the submit-instant freeze (submit.go)
 }
 
@@ -238,6 +245,8 @@ func (s *Service) CreateAssignment(ctx context.Context, actor Actor, in NewAssig
 		return nil, &ValidationError{"deadline", "set a deadline"}
 	case !in.Deadline.After(s.now()):
 		return nil, &ValidationError{"deadline", "must be in the future"}
+	case in.Deadline.After(s.now().AddDate(MaxDeadlineYears, 0, 0)):
+		return nil, &ValidationError{"deadline", fmt.Sprintf("must be at most %d year from now (before %s)", MaxDeadlineYears, s.now().AddDate(MaxDeadlineYears, 0, 0).UTC().Format("2006-01-02 15:04 UTC"))}
 	}
 	var ids []string
 	for _, id := range in.ChallengeIDs {
@@ -304,9 +313,9 @@ func (s *Service) Invite(ctx context.Context, actor Actor, assignmentID string, 
 		return nil, err
 	}
 	name := strings.TrimSpace(in.Name)
-	email := strings.ToLower(strings.TrimSpace(in.Email))
-	if addr, err := mail.ParseAddress(email); err != nil || addr.Address != email {
-		return nil, &ValidationError{"email", fmt.Sprintf("%q is not an email address", in.Email)}
+	email, err := inviteEmail(in.Email)
+	if err != nil {
+		return nil, err
 	}
 	if name == "" {
 		name = strings.SplitN(email, "@", 2)[0]
@@ -336,6 +345,23 @@ func (s *Service) Invite(ctx context.Context, actor Actor, assignmentID string, 
 	}
 	s.audit(ctx, actor.ID, "invite.create", "invite", inv.ID, map[string]any{"assignment": a.ID, "email": email})
 	return &InviteLink{Invite: inv, Token: token, Path: "/invite/" + token}, nil
+}
+
+// inviteEmail normalises and checks an invite's address: one plain
+// address (no display name), at most MaxEmailLength characters with a
+// local part of at most MaxEmailLocalLength.
+func inviteEmail(raw string) (string, error) {
+	email := strings.ToLower(strings.TrimSpace(raw))
+	if len(email) > MaxEmailLength {
+		return "", &ValidationError{"email", fmt.Sprintf("is %d characters long; an email address has at most %d", len(email), MaxEmailLength)}
+	}
+	if addr, err := mail.ParseAddress(email); err != nil || addr.Address != email {
+		return "", &ValidationError{"email", fmt.Sprintf("%q is not an email address", raw)}
+	}
+	if local := email[:strings.LastIndexByte(email, '@')]; len(local) > MaxEmailLocalLength {
+		return "", &ValidationError{"email", fmt.Sprintf("the part before the @ is %d characters long; at most %d are allowed", len(local), MaxEmailLocalLength)}
+	}
+	return email, nil
 }
 
 // RevokeInvite withdraws a pending invite.

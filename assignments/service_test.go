@@ -95,6 +95,9 @@ func TestCreateAssignmentValidation(t *testing.T) {
 		{"unknown challenge", assignments.NewAssignment{Title: "x", ChallengeIDs: []string{"nope"}, TimeLimit: time.Hour, Deadline: future}, "challenges"},
 		{"short limit", assignments.NewAssignment{Title: "x", ChallengeIDs: []string{"edit-config"}, TimeLimit: time.Second, Deadline: future}, "time_limit"},
 		{"past deadline", assignments.NewAssignment{Title: "x", ChallengeIDs: []string{"edit-config"}, TimeLimit: time.Hour, Deadline: e.clk.Now().Add(-time.Hour)}, "deadline"},
+		{"long limit", assignments.NewAssignment{Title: "x", ChallengeIDs: []string{"edit-config"}, TimeLimit: assignments.MaxTimeLimit + time.Minute, Deadline: future}, "time_limit"},
+		{"deadline in year 9999", assignments.NewAssignment{Title: "x", ChallengeIDs: []string{"edit-config"}, TimeLimit: time.Hour, Deadline: time.Date(9999, 12, 31, 23, 59, 0, 0, time.UTC)}, "deadline"},
+		{"deadline a year and a day ahead", assignments.NewAssignment{Title: "x", ChallengeIDs: []string{"edit-config"}, TimeLimit: time.Hour, Deadline: e.clk.Now().AddDate(1, 0, 1)}, "deadline"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -648,4 +651,54 @@ func sessionOf(u *store.User, inviteID string) *assignments.Access {
 	}
 	acc := assignments.SessionAccess(u, inviteID)
 	return &acc
+}
+
+// TestInviteInputBounds: an invite email is at most 254 characters (RFC
+// 5321) with at most 64 before the @, and a deadline at most a year ahead
+// is accepted while later ones are refused with the field named.
+func TestInviteInputBounds(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, store.DialectSQLite, assignments.Config{})
+	ctx := context.Background()
+	a := e.assignment(t, time.Hour)
+	domain := func(n int) string { // n characters of labels of at most 63
+		var b strings.Builder
+		for b.Len() < n-4 {
+			l := min(63, n-4-b.Len())
+			if b.Len() > 0 {
+				b.WriteByte('.')
+				l = min(l, n-4-b.Len())
+			}
+			b.WriteString(strings.Repeat("d", max(l, 1)))
+		}
+		return b.String() + ".com"
+	}
+	longest := strings.Repeat("l", 64) + "@" + domain(254-65)
+	if len(longest) != 254 {
+		t.Fatalf("test address is %d characters", len(longest))
+	}
+	if _, err := e.svc.Invite(ctx, e.mgr, a.ID, assignments.NewInvite{Email: longest}); err != nil {
+		t.Fatalf("a 254-character address: %v", err)
+	}
+	for _, tc := range []struct{ name, email, want string }{
+		{"255 characters", strings.Repeat("l", 64) + "@" + domain(255-65), "at most 254"},
+		{"10 000 characters", strings.Repeat("x", 10_000) + "@example.com", "at most 254"},
+		{"65 before the @", strings.Repeat("l", 65) + "@example.com", "at most 64"},
+		{"display name", "Ada <ada@example.com>", "is not an email address"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := e.svc.Invite(ctx, e.mgr, a.ID, assignments.NewInvite{Email: tc.email})
+			var ve *assignments.ValidationError
+			if !errors.As(err, &ve) || ve.Field != "email" || !strings.Contains(ve.Msg, tc.want) {
+				t.Fatalf("error %v, want a validation error on email saying %q", err, tc.want)
+			}
+			if len(err.Error()) > 400 {
+				t.Fatalf("message repeats the input: %d characters", len(err.Error()))
+			}
+		})
+	}
+	yearAhead := assignments.NewAssignment{Title: "x", ChallengeIDs: []string{"edit-config"}, TimeLimit: time.Hour, Deadline: e.clk.Now().AddDate(1, 0, 0).Add(-time.Minute)}
+	if _, err := e.svc.CreateAssignment(ctx, e.mgr, yearAhead); err != nil {
+		t.Fatalf("deadline just under a year ahead: %v", err)
+	}
 }

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/url"
@@ -381,5 +382,46 @@ func TestSubmitOnceAndExpiredInvite(t *testing.T) {
 	code, body, _ = late.do("GET", "/invite/"+m[1], nil, nil)
 	if code != 410 || !strings.Contains(body, "has expired") {
 		t.Fatalf("expired invite: %d %.1000s", code, body)
+	}
+}
+
+// TestAssignmentInputBounds: deadlines at most a year ahead, time limits
+// in range before they become durations (307445795 minutes overflowed to
+// an hour), and invite emails of at most 254 characters; each refusal
+// names its field.
+func TestAssignmentInputBounds(t *testing.T) {
+	t.Parallel()
+	w := newAssignWorld(t)
+	alice := w.login(t, "alice@example.com", "manager password 1")
+	tok := alice.csrf("/assignments/new")
+	api := map[string]string{"X-CSRF-Token": tok, "Content-Type": "application/json", "Accept": "application/json"}
+	soon := time.Now().UTC().Add(time.Hour).Format(time.RFC3339)
+	for _, tc := range []struct{ name, body, want string }{
+		{"year 9999", `{"title":"x","challenges":["edit-config"],"time_limit_minutes":60,"deadline":"9999-12-31T23:59:00Z"}`, "deadline: must be at most 1 year from now"},
+		{"overflowing minutes", `{"title":"x","challenges":["edit-config"],"time_limit_minutes":307445795,"deadline":"` + soon + `"}`, "time_limit: 307445795 minutes is out of range"},
+		{"negative minutes", `{"title":"x","challenges":["edit-config"],"time_limit_minutes":-5,"deadline":"` + soon + `"}`, "time_limit"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, body := doJSON(alice, "POST", "/api/v1/assignments", tc.body, api)
+			if code != 422 || !strings.Contains(body, tc.want) {
+				t.Fatalf("%d %s, want 422 with %q", code, body, tc.want)
+			}
+		})
+	}
+	far := time.Now().UTC().AddDate(3, 0, 0).Format("2006-01-02T15:04")
+	code, body, _ := alice.do("POST", "/assignments", url.Values{"_csrf": {tok}, "title": {"x"}, "challenge": {"edit-config"}, "time_limit_minutes": {"307445795"}, "deadline": {far}}, nil)
+	if code != 422 || !strings.Contains(body, "time_limit") {
+		t.Fatalf("form with overflowing minutes: %d %.800s", code, body)
+	}
+
+	id, _ := createAssignment(t, alice, "30", "eve@example.com")
+	long := strings.Repeat("a", 64) + "@" + strings.Repeat("b", 60) + "." + strings.Repeat("c", 60) + "." + strings.Repeat("d", 60) + ".example.com"
+	code, body, _ = alice.do("POST", "/assignments/"+id+"/invites", url.Values{"_csrf": {tok}, "name": {"Long"}, "email": {long}}, nil)
+	if code != 422 || !strings.Contains(body, fmt.Sprintf("email: is %d characters long; an email address has at most 254", len(long))) {
+		t.Fatalf("long invite email (form): %d %.1500s", code, body)
+	}
+	code, body = doJSON(alice, "POST", "/api/v1/assignments/"+id+"/invites", `{"name":"Long","email":"`+strings.Repeat("x", 5000)+`@example.com"}`, api)
+	if code != 422 || !strings.Contains(body, `"error":"email: is 5012 characters long`) {
+		t.Fatalf("long invite email (API): %d %.500s", code, body)
 	}
 }

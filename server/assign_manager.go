@@ -157,8 +157,10 @@ func parseAssignment(c *fiber.Ctx) (assignments.NewAssignment, assignForm, error
 		if err := c.BodyParser(&in); err != nil {
 			return assignments.NewAssignment{}, assignForm{}, &assignments.ValidationError{Field: "body", Msg: "expected JSON {title, challenges, time_limit_minutes, deadline (RFC 3339), interview_mode, hints_allowed}: " + err.Error()}
 		}
-		return assignments.NewAssignment{Title: in.Title, ChallengeIDs: in.Challenges, TimeLimit: time.Duration(in.TimeLimitMinutes) * time.Minute,
-			Deadline: in.Deadline, InterviewMode: in.InterviewMode, HintsAllowed: in.HintsAllowed}, assignForm{}, nil
+		out := assignments.NewAssignment{Title: in.Title, ChallengeIDs: in.Challenges, Deadline: in.Deadline, InterviewMode: in.InterviewMode, HintsAllowed: in.HintsAllowed}
+		var err error
+		out.TimeLimit, err = limitMinutes(in.TimeLimitMinutes)
+		return out, assignForm{}, err
 	}
 	f := assignForm{Title: c.FormValue("title"), TimeLimitMinutes: c.FormValue("time_limit_minutes"), Deadline: c.FormValue("deadline"),
 		Interview: c.FormValue("interview_mode") != "", Hints: c.FormValue("hints_allowed") != ""}
@@ -167,13 +169,26 @@ func parseAssignment(c *fiber.Ctx) (assignments.NewAssignment, assignForm, error
 	if err != nil {
 		return in, f, &assignments.ValidationError{Field: "time_limit", Msg: fmt.Sprintf("%q is not a whole number of minutes", f.TimeLimitMinutes)}
 	}
-	in.TimeLimit = time.Duration(mins) * time.Minute
+	if in.TimeLimit, err = limitMinutes(mins); err != nil {
+		return in, f, err
+	}
 	dl, err := time.ParseInLocation(deadlineLayout, strings.TrimSpace(f.Deadline), time.UTC)
 	if err != nil {
 		return in, f, &assignments.ValidationError{Field: "deadline", Msg: fmt.Sprintf("%q is not a date and time like 2030-01-31T17:00", f.Deadline)}
 	}
 	in.Deadline = dl
 	return in, f, nil
+}
+
+// limitMinutes turns a time limit in minutes into a duration, refusing
+// values out of the assignment's bounds before multiplying (a huge count
+// of minutes would overflow into an arbitrary duration).
+func limitMinutes(n int) (time.Duration, error) {
+	maxMin := int(assignments.MaxTimeLimit / time.Minute)
+	if n < 1 || n > maxMin {
+		return 0, &assignments.ValidationError{Field: "time_limit", Msg: fmt.Sprintf("%d minutes is out of range: give 1 to %d minutes (7 days)", n, maxMin)}
+	}
+	return time.Duration(n) * time.Minute, nil
 }
 
 func (s *Server) handleCreateAssignment(c *fiber.Ctx) error {
