@@ -610,3 +610,156 @@ func isTakeHomeRoute(p string) bool {
 func newRequest(method, path, body string) (*http.Request, error) {
 	return http.NewRequest(method, path, bytes.NewReader([]byte(body)))
 }
+
+// withSession gives b a session made directly in the store (a session of
+// an older server, or of an account changed since).
+func (w *scopeWorld) withSession(t *testing.T, b *browser, u *store.User, inviteID *string) {
+	t.Helper()
+	tok := accounts.NewToken()
+	now := time.Now().UTC()
+	if err := w.st.CreateSession(context.Background(), &store.Session{ID: accounts.HashToken(tok), UserID: u.ID, CSRFToken: accounts.NewToken(),
+		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour), InviteID: inviteID}); err != nil {
+		t.Fatal(err)
+	}
+	b.cookies["opsdojo_session"] = tok
+}
+
+// TestInviteSessionScopeModel: what an invite session reaches, and what a
+// password login reaches, on SQLite and PostgreSQL.
+func TestInviteSessionScopeModel(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range storetest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			w := newScopeWorld(t, dialect)
+			ctx := context.Background()
+			acceptJSON := map[string]string{"Accept": "application/json"}
+
+			t.Run("an invite link never signs in a staff account", func(t *testing.T) {
+				for _, role := range []string{store.RoleManager, store.RoleAuthor, store.RoleAdmin} {
+					email := "later-" + role + "@example.com"
+					tok := w.invite(t, "alice@example.com", email) // no account yet: the invite is allowed
+					if err := w.st.CreateUser(ctx, &store.User{Email: email, Name: role, Role: role, PasswordHash: "$argon2id$x", CreatedAt: time.Now(), UpdatedAt: time.Now()}); err != nil {
+						t.Fatal(err)
+					}
+					b := w.browser(t)
+					csrf := b.csrf("/invite/" + tok)
+					code, body, _ := b.do("POST", "/invite/"+tok, url.Values{"_csrf": {csrf}}, nil)
+					if code != 409 || !strings.Contains(body, "staff account") || b.cookies["opsdojo_session"] != "" {
+						t.Fatalf("%s email: %d, session cookie %q: %.500s", role, code, b.cookies["opsdojo_session"], body)
+					}
+					if code, _, _ := b.do("GET", "/assignments", nil, nil); code != 303 {
+						t.Fatalf("%s: after the refused invite, /assignments answers %d", role, code)
+					}
+				}
+				// An invite session whose account became staff since is no
+				// session at all.
+				inv := "some-invite"
+				b := w.browser(t)
+				w.withSession(t, b, w.users["bob@example.com"], &inv)
+				for _, p := range []string{"/assignments", "/api/v1/assignments", "/api/v1/me"} {
+					if code, body, _ := b.do("GET", p, nil, nil); code != 303 && code != 401 {
+						t.Errorf("GET %s with an invite session of a manager: %d %.200s", p, code, body)
+					}
+				}
+			})
+
+			tokA := w.invite(t, "alice@example.com", "cora@example.com")
+			tokB := w.invite(t, "bob@example.com", "cora@example.com")
+			cand := w.browser(t)
+			v := w.setUpVictim(t, cand, tokA)
+
+			t.Run("an invite session reaches its take-home only", func(t *testing.T) {
+				csrf := sessionCSRF(t, cand)
+				for _, tc := range []struct {
+					method, path string
+					code         int
+					location     string
+				}{
+					{"GET", "/", 303, "/take/" + v.inviteID},
+					{"GET", "/take", 303, "/take/" + v.inviteID},
+					{"GET", "/take/" + v.inviteID, 200, ""},
+					{"GET", "/attempts/" + v.attemptID, 200, ""},
+					{"GET", "/me/attempts", 403, ""},
+					{"GET", "/api/v1/attempts", 403, ""},
+					{"POST", "/api/v1/challenges/edit-config/attempts", 403, ""},
+					{"POST", "/challenges/edit-config/start", 403, ""},
+					{"GET", "/assignments", 403, ""},
+					{"GET", "/login", 200, ""}, // shown as to a visitor: another account can log in here
+				} {
+					code, body, hdr := cand.do(tc.method, tc.path, nil, map[string]string{"X-CSRF-Token": csrf})
+					if code != tc.code || hdr.Get("Location") != tc.location {
+						t.Errorf("%s %s: %d %q, want %d %q (%.200s)", tc.method, tc.path, code, hdr.Get("Location"), tc.code, tc.location, body)
+					}
+				}
+				if _, body, _ := cand.do("GET", "/me/attempts", nil, nil); !strings.Contains(body, "session opened by an invite link cannot do this") || !strings.Contains(body, "/take/"+v.inviteID) {
+					t.Errorf("refusal does not say why: %.300s", body)
+				}
+			})
+
+			t.Run("a used link moves the same account's browser to its take-home", func(t *testing.T) {
+				// The same person opens B's link in the browser working on A.
+				invB := w.open(t, cand, tokB)
+				if code, _, _ := cand.do("GET", "/take/"+v.inviteID, nil, nil); code != 404 {
+					t.Fatalf("A after opening B: %d", code)
+				}
+				// A's link, presented again, brings them back (and away from B).
+				if code, _, hdr := cand.do("GET", "/invite/"+tokA, nil, nil); code != 200 || hdr.Get("Location") != "" {
+					t.Fatalf("landing of A from B's session: %d %v", code, hdr)
+				}
+				if got := w.open(t, cand, tokA); got != v.inviteID {
+					t.Fatalf("reopened %s, want %s", got, v.inviteID)
+				}
+				if code, _, _ := cand.do("GET", "/take/"+v.inviteID, nil, nil); code != 200 {
+					t.Fatalf("A after reopening: %d", code)
+				}
+				if code, _, _ := cand.do("GET", "/take/"+invB, nil, nil); code != 404 {
+					t.Fatalf("B after reopening A: %d", code)
+				}
+				if code, _, hdr := cand.do("GET", "/invite/"+tokA, nil, nil); code != 303 || hdr.Get("Location") != "/take/"+v.inviteID {
+					t.Fatalf("landing of A from A's session: %d %v", code, hdr)
+				}
+				// Anyone else: the link is used.
+				other := w.browser(t)
+				csrf := other.csrf("/login")
+				if code, body, _ := other.do("POST", "/invite/"+tokA, url.Values{"_csrf": {csrf}}, nil); code != 410 {
+					t.Fatalf("used link in another browser: %d %.300s", code, body)
+				}
+			})
+
+			t.Run("a session without an invite and without a password reaches no take-home", func(t *testing.T) {
+				cora, err := w.st.UserByEmail(ctx, "cora@example.com")
+				if err != nil {
+					t.Fatal(err)
+				}
+				old := w.browser(t)
+				w.withSession(t, old, cora, nil)
+				for _, p := range []string{"/take/" + v.inviteID, "/api/v1/take/" + v.inviteID, "/api/v1/attempts/" + v.attemptID, "/recordings/" + v.recordingID + "/cast"} {
+					if code, body, _ := old.do("GET", p, nil, acceptJSON); code != 403 && code != 404 {
+						t.Errorf("GET %s: %d %.200s", p, code, body)
+					}
+				}
+			})
+
+			t.Run("a password login reaches every take-home of its account", func(t *testing.T) {
+				tA := w.invite(t, "alice@example.com", "carl@example.com")
+				tB := w.invite(t, "bob@example.com", "carl@example.com")
+				anon := w.browser(t)
+				csrf := anon.csrf("/invite/" + tA)
+				if code, _, hdr := anon.do("POST", "/invite/"+tA, url.Values{"_csrf": {csrf}}, nil); code != 303 || !strings.HasPrefix(hdr.Get("Location"), "/login") {
+					t.Fatalf("password account, logged out: %d %v", code, hdr)
+				}
+				carl := w.login(t, "carl@example.com", "candidate password")
+				invA, invB := w.open(t, carl, tA), w.open(t, carl, tB)
+				for _, p := range []string{"/take/" + invA, "/take/" + invB, "/me/attempts", "/api/v1/attempts"} {
+					if code, body, _ := carl.do("GET", p, nil, nil); code != 200 {
+						t.Errorf("carl GET %s: %d %.200s", p, code, body)
+					}
+				}
+				if code, _, _ := carl.do("GET", "/take/"+v.inviteID, nil, nil); code != 404 {
+					t.Errorf("carl reaches cora's take-home: %d", code)
+				}
+			})
+		})
+	}
+}
