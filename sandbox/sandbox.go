@@ -77,7 +77,7 @@ type Spec struct {
 	ChallengeID string
 	OwnerID     string
 	TTL         time.Duration // hard lifetime from creation
-	IdleTimeout time.Duration // removed after this long without Touch or terminal input
+	IdleTimeout time.Duration // reaped (removed, or hibernated with Hibernate) after this long without Touch or terminal input; <0: never
 	Files       []File        // copied in (as root, through the daemon) before Setup runs
 	Setup       []byte        // bash script run as root before Create returns; non-zero exit = error
 	// SetupTimeout bounds Setup; default Config.SetupTimeout.
