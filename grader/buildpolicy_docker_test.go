@@ -104,6 +104,7 @@ func TestBuildNeverReachesTheNetwork(t *testing.T) {
 		{"git URL", "FROM " + buildBase + "\nADD git@127.0.0.1:x/y.git /s" + run, 2},
 		{"COPY --from a non-stage image", "FROM " + buildBase + "\nCOPY --from=127.0.0.1:" + fmt.Sprint(port) + "/x:1 /s /s" + run, 2},
 		{"FROM an unknown image", "FROM " + buildBase + "\nRUN true\nFROM 127.0.0.1:" + fmt.Sprint(port) + "/evil:1" + run, 3},
+		{"FROM an allowed image missing on the host", "FROM golang:1.1-bookworm\nADD " + url + " /s" + run, 1},
 		{"RUN --network", "FROM " + buildBase + "\nRUN --network=host true" + run, 2},
 	}
 	for _, tt := range tests {
