@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"time"
 
 	"golang.org/x/crypto/argon2"
@@ -59,6 +60,12 @@ func (g *hashGate) do(ctx context.Context, f func()) error {
 		g.hook()
 	}
 	f()
+	// Collect the hash's 64 MiB before the slot is given to the next one.
+	// Left to the pacer, the garbage buffers pile up to twice the live
+	// heap first: with 2 slots kept busy, 80 logins peaked at 421 MB RSS
+	// instead of ~200 MB. A collection here costs a few milliseconds (the
+	// buffers hold no pointers) against the hash's hundreds.
+	runtime.GC()
 	return nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -45,6 +46,9 @@ type Config struct {
 	BodyLimit int
 	// AllowSignup lets anyone create a candidate account.
 	AllowSignup bool
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
+	// believed (right-most untrusted hop); empty: the header is ignored.
+	TrustedProxies []netip.Prefix
 }
 
 // Deps are the server's collaborators.
@@ -72,6 +76,8 @@ type Server struct {
 	pages  map[string]*template.Template
 	health *healthCache
 	hijack *hijackedConns
+	// proxies resolves the real client address (clientip.go).
+	proxies clientIPs
 }
 
 // New builds the app and its routes.
@@ -107,6 +113,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		pages:  pages,
 		hijack: newHijackedConns(),
 	}
+	s.proxies = clientIPs{trusted: cfg.TrustedProxies}
 	s.health = newHealthCache(deps, cfg.ReadyTimeout)
 	s.defaultTerminalAuthz()
 	s.app = fiber.New(fiber.Config{
@@ -134,7 +141,7 @@ func (s *Server) App() *fiber.App { return s.app }
 func (s *Server) Hijacked() *hijackedConns { return s.hijack }
 
 func (s *Server) routes() {
-	s.app.Use(s.requestLog)
+	s.app.Use(s.clientAddress, s.requestLog)
 	s.app.Get("/healthz", s.handleHealthz)
 	s.app.Get("/readyz", s.handleReadyz)
 	s.app.Use("/static", filesystem.New(filesystem.Config{Root: httpFS(ui.Assets()), MaxAge: 3600}))
@@ -152,6 +159,7 @@ func (s *Server) routes() {
 	api.Post("/register", s.handleRegister)
 	api.Post("/logout", s.requireRole(), s.handleLogout)
 	api.Get("/me", s.requireRole(), s.handleMe)
+	s.registerAccount()
 	s.registerPractice()
 	s.registerAssignments()
 	s.registerAuthoring()

@@ -118,7 +118,8 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 	maxAge := fs.Duration("session-max-age", 24*time.Hour, "log out this long after login, active or not")
 	trustedProxies := fs.String("trusted-proxies", "", "comma-separated CIDR prefixes or addresses of reverse proxies whose X-Forwarded-For gives the client address (right-most address not in the list); empty: the header is ignored")
 	ipFailures := fs.Int("login-failures-per-ip", 100, "failed logins allowed per 15 minutes from one client address (IPv6: one /64), whatever the emails")
-	hashConcurrency := fs.Int("password-hash-concurrency", 0, "password hashes (argon2id, 64 MiB each) computed at once; others wait up to 5s, then get 503 (0: one per CPU)")
+	hashConcurrency := fs.Int("password-hash-concurrency", 0, "password hashes (argon2id, 64 MiB each) computed at once (0: one per CPU)")
+	hashWait := fs.Duration("password-hash-wait", accounts.DefaultHashWait, "how long a login or sign-up waits for a password-hashing slot before it is answered 503")
 	adminEmail := fs.String("admin-email", "admin@opsdojo.local", "email of the first admin, created on first start when there is none")
 	adminPassword := fs.String("admin-password", "", "password of the first admin (default: generated and printed once)")
 	challengeDirs := fs.String("challenges", "challenges/library", "comma-separated directories of challenges (each subdirectory with a challenge.yaml)")
@@ -182,7 +183,7 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 	}
 	cancel()
 
-	acc := accounts.New(st, accounts.Config{IdleTimeout: *idle, AbsoluteTimeout: *maxAge, LoginFailuresPerIP: *ipFailures, HashConcurrency: *hashConcurrency}, log, time.Now)
+	acc := accounts.New(st, accounts.Config{IdleTimeout: *idle, AbsoluteTimeout: *maxAge, LoginFailuresPerIP: *ipFailures, HashConcurrency: *hashConcurrency, HashWait: *hashWait}, log, time.Now)
 	created, pw, err := acc.EnsureAdmin(ctx, *adminEmail, *adminPassword)
 	if err != nil {
 		return err
