@@ -33,7 +33,7 @@ type Challenge struct {
 	// Version is the hex sha256 over challenge.yaml and every referenced
 	// file (sorted by path): any edit makes a new version.
 	Version string `json:"version"`
-	// Files holds every referenced file (setup, check scripts, starters,
+	// Files holds every referenced file (setup, on_resume, check scripts, starters,
 	// solution, wrong fixes) by its clean slash path relative to Dir.
 	Files map[string][]byte `json:"-"`
 	// Raw is challenge.yaml as read.
@@ -48,6 +48,15 @@ func (c *Challenge) File(rel string) []byte {
 // SetupScript, SolutionScript and WrongFixScripts return the scripts.
 func (c *Challenge) SetupScript() []byte    { return c.File(c.Sandbox.Setup) }
 func (c *Challenge) SolutionScript() []byte { return c.File(c.Solution) }
+
+// ResumeScript is sandbox.on_resume, run as root when a hibernated practice
+// sandbox is restored; nil when the challenge declares none.
+func (c *Challenge) ResumeScript() []byte {
+	if c.Sandbox.OnResume == "" {
+		return nil
+	}
+	return c.File(c.Sandbox.OnResume)
+}
 
 // WrongFixScripts returns the wrong fixes by path, in spec order.
 func (c *Challenge) WrongFixScripts() []NamedFile {

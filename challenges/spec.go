@@ -80,7 +80,7 @@ const (
 var AllowedCapabilities = []string{"AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "NET_BIND_SERVICE", "NET_RAW", "SETGID", "SETUID", "SYS_CHROOT"}
 
 // Spec is challenge.yaml as written. Paths of files in the challenge
-// (setup, run, starter, solution, wrong_fixes) are relative to the YAML;
+// (setup, on_resume, run, starter, solution, wrong_fixes) are relative to the YAML;
 // paths in the sandbox (files[].path, file checks) are absolute.
 type Spec struct {
 	ID          string     `yaml:"id" jsonschema:"required,minLength=3,maxLength=64,pattern=^[a-z0-9][a-z0-9-]*[a-z0-9]$" jsonschema_description:"stable slug (lower case letters, digits, dashes); the version is a content hash"`
@@ -107,6 +107,7 @@ type Sandbox struct {
 	Network      string            `yaml:"network,omitempty" jsonschema:"enum=none,enum=isolated" jsonschema_description:"none (default) or isolated (internal network, no route out)"`
 	Capabilities []string          `yaml:"capabilities,omitempty" jsonschema:"uniqueItems=true,enum=AUDIT_WRITE,enum=CHOWN,enum=DAC_OVERRIDE,enum=FOWNER,enum=FSETID,enum=KILL,enum=NET_BIND_SERVICE,enum=NET_RAW,enum=SETGID,enum=SETUID,enum=SYS_CHROOT" jsonschema_description:"capabilities added back after dropping ALL"`
 	Setup        string            `yaml:"setup,omitempty" jsonschema_description:"bash script run as root before the candidate connects (required for troubleshoot)"`
+	OnResume     string            `yaml:"on_resume,omitempty" jsonschema_description:"bash script run as root when a practice sandbox is restored after being hibernated (processes do not survive: start again the services the candidate is expected to keep running, using their config files as they are)"`
 	Env          map[string]string `yaml:"env,omitempty" jsonschema_description:"environment of the candidate shell, setup, checks and solution"`
 }
 

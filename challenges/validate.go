@@ -175,6 +175,9 @@ func (l *loader) validateSandbox(s *Spec) {
 	} else if s.Kind == KindTroubleshoot {
 		l.d.addf(l.d.at("sandbox"), "sandbox.setup: missing; a troubleshoot challenge needs a setup script that breaks something")
 	}
+	if l.has("sandbox.on_resume") {
+		l.ref("sandbox.on_resume", sb.OnResume)
+	}
 	for _, k := range sortedKeys(sb.Env) {
 		p := join("sandbox.env", k)
 		switch {
