@@ -40,7 +40,7 @@ func newEnvB(t testing.TB) env {
 		sandboxtest.Unavailable(t, "probe image %s missing (opsdojo images build): %v", probeImage, err)
 	}
 	log := slog.New(slog.DiscardHandler)
-	m, err := sandbox.NewManager(cli, sandbox.Config{Instance: sandboxtest.Instance(t, cli), MaxPerOwner: -1, ProbeImage: probeImage}, log, time.Now)
+	m, err := sandbox.NewManager(cli, sandbox.Config{Instance: sandboxtest.Instance(t, cli), MaxPerOwner: -1, ProbeImage: probeImage, Runtime: sandboxtest.Runtime()}, log, time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}

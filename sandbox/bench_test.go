@@ -389,3 +389,58 @@ func memAvailable(b *testing.B) int64 {
 	b.Fatal(fmt.Errorf("no MemAvailable"))
 	return 0
 }
+
+// BenchmarkRuntimeCost measures what gVisor costs beside runc in the same
+// run, alternating the two so that host load hits both alike: create+start
+// of a hardened sandbox (Manager.Create, fresh container, no pool) and 200
+// process spawns inside it (one Exec of a bash loop running /bin/true).
+// Needs the runsc-hostinet runtime (scripts/setup-host.sh).
+//
+//	go test ./sandbox/ -run '^$' -bench RuntimeCost -benchtime=1x -timeout 20m
+func BenchmarkRuntimeCost(b *testing.B) {
+	const n = 10
+	e := newEnv(b)
+	ctx := sandboxtest.Context(b, benchTimeout)
+	managers := map[string]*Manager{}
+	for _, rt := range []string{RuntimeRunc, RuntimeRunsc} {
+		cfg := e.config()
+		cfg.Runtime = rt
+		cfg.Defaults.Pids = 256 // 200 spawns run one after the other; room for bash
+		managers[rt] = newManager(b, e, cfg, nil)
+	}
+	create := map[string]samples{}
+	spawn := map[string]samples{}
+	for i := range n {
+		for _, rt := range []string{RuntimeRunc, RuntimeRunsc} {
+			m := managers[rt]
+			start := time.Now()
+			sb, err := m.Create(ctx, Spec{Image: e.image, AttemptID: fmt.Sprintf("cost-%s-%d", rt, i)})
+			if err != nil {
+				b.Fatalf("%s: create: %v", rt, err)
+			}
+			create[rt] = append(create[rt], time.Since(start))
+			start = time.Now()
+			res, err := m.Exec(ctx, sb.ID, []string{"bash", "-c", "for i in $(seq 200); do /bin/true; done; echo done"}, ExecOptions{Timeout: time.Minute})
+			d := time.Since(start)
+			if err != nil || strings.TrimSpace(string(res.Stdout)) != "done" {
+				b.Fatalf("%s: spawn loop: %v %q %q", rt, err, res.Stdout, res.Stderr)
+			}
+			spawn[rt] = append(spawn[rt], d)
+			if err := m.Remove(ctx, sb.ID); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	for _, c := range []struct {
+		what string
+		s    map[string]samples
+		unit string
+	}{{"create+start", create, "create"}, {"200 spawns", spawn, "spawn200"}} {
+		g, r := c.s[RuntimeRunsc], c.s[RuntimeRunc]
+		b.ReportMetric(ms(r.pct(0.5)), c.unit+"-runc-p50-ms")
+		b.ReportMetric(ms(g.pct(0.5)), c.unit+"-runsc-p50-ms")
+		b.ReportMetric(float64(g.pct(0.5))/float64(r.pct(0.5)), c.unit+"-ratio-p50")
+		b.Logf("%s (n=%d each, alternating): runc p50 %.0fms p90 %.0fms | runsc p50 %.0fms p90 %.0fms | runsc/runc p50 %.2fx",
+			c.what, n, ms(r.pct(0.5)), ms(r.pct(0.9)), ms(g.pct(0.5)), ms(g.pct(0.9)), float64(g.pct(0.5))/float64(r.pct(0.5)))
+	}
+}

@@ -92,12 +92,7 @@ func (e env) config() Config {
 
 // testRuntime is the sandbox runtime of Docker tests: OPSDOJO_TEST_RUNTIME
 // (runc or runsc; CI runs the adversarial suite under both), runc if unset.
-func testRuntime() string {
-	if rt := os.Getenv("OPSDOJO_TEST_RUNTIME"); rt != "" {
-		return rt
-	}
-	return RuntimeRunc
-}
+func testRuntime() string { return sandboxtest.Runtime() }
 
 func newManager(t testing.TB, e env, cfg Config, now func() time.Time) *Manager {
 	t.Helper()
