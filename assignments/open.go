@@ -249,6 +249,9 @@ func (s *Service) candidateFor(ctx context.Context, inv *store.Invite, acc *Acce
 func (s *Service) newSession(ctx context.Context, u *store.User, inviteID string, deadline time.Time, ip, ua string) (string, time.Time, error) {
 	now := s.now().UTC()
 	tok := newToken()
+	if deadline.Before(now) { // reopened after the deadline: long enough to read that it was submitted
+		deadline = now
+	}
 	exp := deadline.Add(sessionGrace).UTC()
 	if len(ua) > 300 {
 		ua = ua[:300]

@@ -702,3 +702,79 @@ func TestInviteInputBounds(t *testing.T) {
 		t.Fatalf("deadline just under a year ahead: %v", err)
 	}
 }
+
+// TestInviteSessionsAreScoped: two managers invite one email; each link's
+// session reaches its own take-home only, whatever the shared account.
+func TestInviteSessionsAreScoped(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range storetest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, dialect, assignments.Config{})
+			ctx := context.Background()
+			linkA := e.invite(t, e.assignment(t, time.Hour), "cora@example.com")
+			b, err := e.svc.CreateAssignment(ctx, e.other, assignments.NewAssignment{Title: "B", ChallengeIDs: []string{"edit-config"}, TimeLimit: time.Hour, Deadline: e.clk.Now().Add(24 * time.Hour)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			linkB, err := e.svc.Invite(ctx, e.other, b.ID, assignments.NewInvite{Email: "cora@example.com"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			oA, err := e.svc.Open(ctx, assignments.OpenRequest{Token: linkA.Token})
+			if err != nil {
+				t.Fatal(err)
+			}
+			oB, err := e.svc.Open(ctx, assignments.OpenRequest{Token: linkB.Token})
+			if err != nil || oB.SessionToken == "" {
+				t.Fatalf("open B: %+v %v", oB, err)
+			}
+			cora := mustUser(t, e, "cora@example.com")
+			for tok, want := range map[string]string{oA.SessionToken: oA.InviteID, oB.SessionToken: oB.InviteID} {
+				sess, err := e.st.SessionByID(ctx, accounts.HashToken(tok), e.clk.Now())
+				if err != nil || sess.UserID != cora.ID || sess.InviteID == nil || *sess.InviteID != want {
+					t.Fatalf("session %+v %v, want scoped to %s", sess, err, want)
+				}
+			}
+			accB := assignments.SessionAccess(cora, oB.InviteID)
+			if _, err := e.svc.Take(ctx, accB, oA.InviteID); !errors.Is(err, assignments.ErrNotFound) {
+				t.Fatalf("B's session takes A: %v", err)
+			}
+			if err := e.svc.StartMissing(ctx, accB, oA.InviteID); !errors.Is(err, assignments.ErrNotFound) {
+				t.Fatalf("B's session starts A: %v", err)
+			}
+			if err := e.svc.SubmitAs(ctx, accB, oA.InviteID); !errors.Is(err, assignments.ErrNotFound) {
+				t.Fatalf("B's session submits A: %v", err)
+			}
+			if c, _ := e.st.ClaimByInvite(ctx, oA.InviteID); c.SubmitRequestedAt != nil {
+				t.Fatal("A was submitted")
+			}
+			if cs, err := e.svc.TakesOf(ctx, accB); err != nil || len(cs) != 1 || cs[0].InviteID != oB.InviteID {
+				t.Fatalf("B's session lists %+v %v", cs, err)
+			}
+			if _, err := e.svc.Take(ctx, accB, oB.InviteID); err != nil {
+				t.Fatalf("B's own take-home: %v", err)
+			}
+			// Without an invite, a password-less account's session reaches nothing.
+			none := assignments.SessionAccess(cora, "")
+			if cs, err := e.svc.TakesOf(ctx, none); err != nil || len(cs) != 0 {
+				t.Fatalf("unscoped password-less session lists %+v %v", cs, err)
+			}
+			if _, err := e.svc.Take(ctx, none, oA.InviteID); !errors.Is(err, assignments.ErrNotFound) {
+				t.Fatalf("unscoped password-less session takes A: %v", err)
+			}
+			// A's link presented again from B's session: the landing page
+			// (not a redirect), then a session scoped to A.
+			if _, reopened, err := e.svc.Landing(ctx, linkA.Token, &accB); err != nil || reopened {
+				t.Fatalf("landing of A from B's session: reopened %v, %v", reopened, err)
+			}
+			back, err := e.svc.Open(ctx, assignments.OpenRequest{Token: linkA.Token, Session: &accB})
+			if err != nil || back.InviteID != oA.InviteID || back.SessionToken == "" {
+				t.Fatalf("reopen A from B's session: %+v %v", back, err)
+			}
+			if sess, err := e.st.SessionByID(ctx, accounts.HashToken(back.SessionToken), e.clk.Now()); err != nil || *sess.InviteID != oA.InviteID {
+				t.Fatalf("reopened session %+v %v", sess, err)
+			}
+		})
+	}
+}
