@@ -477,6 +477,22 @@ func TestInviteCannotTakeOverAnotherInvite(t *testing.T) {
 					t.Errorf("GET %s with B's session: %d shows %q (location %q)", p, code, s, hdr.Get("Location"))
 				}
 			}
+			// Nor act on the shared account: sign it out everywhere (A's
+			// candidate too) or give it a password (a login reaching A).
+			for _, r := range []scopeRow{
+				{"POST", "/logout-all", "/logout-all", ""},
+				{"POST", "/api/v1/logout-all", "/api/v1/logout-all", ""},
+				{"POST", "/me/password", "/me/password", "current=&new=a+brand+new+password"},
+				{"POST", "/api/v1/me/password", "/api/v1/me/password", `{"current":"","new":"a brand new password"}`},
+			} {
+				if code, body := call(mallory, mcsrf, r); code != 403 {
+					t.Errorf("%s %s with B's session: %d, want 403 (%.300s)", r.method, r.path, code, body)
+				}
+			}
+			if u, err := w.st.UserByEmail(context.Background(), "cora@example.com"); err != nil || u.PasswordHash != "" {
+				t.Errorf("the shared account got a password: %v", err)
+			}
+
 			// B's link holder cannot type in A's terminal: no ticket, and no
 			// websocket without one.
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
