@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/errdefs"
@@ -39,36 +40,37 @@ import (
 // Services the challenge runs under their own accounts are never touched.
 
 // freezeKillScript kills the candidate's work (see StopTerminalWork). Args:
-// $1 uid of the terminal user (or a user name, resolved in the sandbox's
-// /etc/passwd), $2 "1" to skip processes of the caller's own mount
-// namespace (the side container), $3 an environment entry marking the
-// caller's own processes (the exec fallback), $4 number of passes.
-// It prints one line per killed process.
-const freezeKillScript = `uid=$1 skipmnt=$2 self=$3 passes=$4
+// $1 uid of the terminal user, a user name (resolved in the sandbox's
+// /etc/passwd) or "" for the caller's own uid (the exec fallback, which
+// runs as the terminal user); $2 number of passes over the process table.
+// It prints one line per killed process. It spawns nothing per process
+// (builtins only), so the only process of its own to spare is itself.
+// (No kill(-1): under runsc, a non-root kill(-1) took the whole sandbox.)
+const freezeKillScript = `uid=$1 passes=$2
 case "$uid" in
-''|*[!0-9]*) uid=$(sed -n "s/^$uid:[^:]*:\([0-9]*\):.*/\1/p" /proc/1/root/etc/passwd | head -n 1) ;;
+'') uid=$(id -u) ;;
+*[!0-9]*) uid=$(sed -n "s/^$uid:[^:]*:\([0-9]*\):.*/\1/p" /proc/1/root/etc/passwd | head -n 1) ;;
 esac
 [ -n "$uid" ] || { echo "unknown terminal user" >&2; exit 2; }
-mine=$(readlink /proc/self/ns/mnt)
 n=0
 while [ $n -lt "$passes" ]; do n=$((n+1))
 for p in /proc/[0-9]*; do
   pid=${p#/proc/}
-  [ "$pid" = 1 ] && continue
-  if [ "$skipmnt" = 1 ] && [ "$(readlink "$p/ns/mnt" 2>/dev/null)" = "$mine" ]; then continue; fi
-  if [ -n "$self" ] && tr '\0' '\n' < "$p/environ" 2>/dev/null | grep -qxF -- "$self"; then continue; fi
-  st=$(cat "$p/stat" 2>/dev/null) || continue
+  if [ "$pid" = 1 ] || [ "$pid" = $$ ]; then continue; fi
+  st=
+  { read -r st < "$p/stat"; } 2>/dev/null
+  [ -n "$st" ] || continue
   rest=${st##*) }
   set -- $rest
-  tty=$5
-  ids=$(sed -n 's/^Uid:[[:space:]]*\([0-9]*\)[[:space:]]*\([0-9]*\).*/\1 \2/p' "$p/status" 2>/dev/null)
-  ruid=${ids% *} euid=${ids#* }
+  tty=$5 ruid= euid=
+  { while read -r k a b _; do if [ "$k" = Uid: ]; then ruid=$a euid=$b; break; fi; done < "$p/status"; } 2>/dev/null
   kill=
-  [ "$tty" != 0 ] && kill="terminal"
-  [ "$uid" != 0 ] && { [ "$ruid" = "$uid" ] || [ "$euid" = "$uid" ]; } && kill="account"
-  [ -z "$kill" ] && continue
-  cmd=$(tr '\0' ' ' < "$p/cmdline" 2>/dev/null | cut -c1-80)
-  kill -9 "$pid" 2>/dev/null && echo "$pid uid=$ruid $kill: $cmd"
+  [ "$tty" != 0 ] && kill=terminal
+  if [ "$uid" != 0 ] && { [ "$ruid" = "$uid" ] || [ "$euid" = "$uid" ]; }; then kill=account; fi
+  [ -n "$kill" ] || continue
+  comm=
+  { read -r comm < "$p/comm"; } 2>/dev/null
+  kill -9 "$pid" 2>/dev/null && echo "$pid uid=$ruid $kill: $comm"
 done; done; exit 0`
 
 // Freeze limits.
@@ -84,10 +86,25 @@ const (
 // Pause freezes every process of sandbox id (docker pause) until Unpause.
 // Pausing a paused sandbox is not an error. Exec does not work in a paused
 // sandbox; copying files out and listing changes do.
+//
+// Under a runtime other than runc (runsc), nothing can be killed in a
+// paused sandbox from outside, and thawing it to kill lets every timer
+// that expired meanwhile fire first: there Pause stops the terminal work
+// (StopTerminalWork's exec fallback) just before pausing, and
+// StopTerminalWork on the paused sandbox then returns what was killed.
 func (m *Manager) Pause(ctx context.Context, id string) error {
 	rec, err := m.lookup(id)
 	if err != nil {
 		return err
+	}
+	if m.cfg.Runtime != RuntimeRunc {
+		if paused, err := m.paused(ctx, rec.sb.ID); err == nil && !paused {
+			killed, err := m.stopByExec(ctx, rec)
+			if err != nil {
+				return fmt.Errorf("sandbox: pause %s: %w", shortID(rec.sb.ID), err)
+			}
+			m.log.Info("terminal work stopped before the pause", "id", shortID(rec.sb.ID), "runtime", m.cfg.Runtime, "count", len(killed), "processes", strings.Join(killed, "; "))
+		}
 	}
 	if err := m.cli.ContainerPause(ctx, rec.sb.ID); err != nil {
 		if paused, ierr := m.paused(ctx, rec.sb.ID); ierr == nil && paused {
@@ -134,9 +151,9 @@ func (m *Manager) paused(ctx context.Context, id string) (bool, error) {
 // container that joins the sandbox's PID namespace with CAP_KILL: the kills
 // are queued and happen at Unpause, before the processes run again. Under a
 // runtime whose PID namespace a side container cannot join (runsc), it runs
-// as the terminal user through an exec, which needs the sandbox running: a
-// paused sandbox is thawed for a few passes of the kill and paused again,
-// so there the freeze is not instantaneous.
+// as the terminal user through an exec, which needs the sandbox running:
+// Pause does it just before pausing (see Pause), so there the kill and the
+// pause are two instants, not one.
 func (m *Manager) StopTerminalWork(ctx context.Context, id string) ([]string, error) {
 	rec, err := m.lookup(id)
 	if err != nil {
@@ -151,35 +168,35 @@ func (m *Manager) StopTerminalWork(ctx context.Context, id string) ([]string, er
 		uid = "0"
 	}
 	if m.cfg.Runtime != RuntimeRunc {
-		// Exec needs the sandbox running: thaw it for the kill passes and
-		// pause it again after, so the caller's snapshot is still taken
-		// from a paused sandbox.
 		if paused, err := m.paused(ctx, rec.sb.ID); err == nil && paused {
-			if err := m.cli.ContainerUnpause(ctx, rec.sb.ID); err != nil {
-				return nil, fmt.Errorf("sandbox: stop terminal work in %s: unpause for the exec: %w", shortID(rec.sb.ID), err)
-			}
-			defer func() {
-				if err := m.cli.ContainerPause(ctx, rec.sb.ID); err != nil {
-					m.log.Warn("pause again after stopping terminal work", "id", shortID(rec.sb.ID), "err", err)
-				}
-			}()
+			return nil, nil // Pause did it, just before pausing
 		}
-		marker := "OPSDOJO_FREEZE=" + randomHex(8)
-		res, err := m.exec(ctx, rec.sb.ID, []string{"sh", "-c", freezeKillScript, "sh", uid, "0", marker, strconv.Itoa(freezeKillPasses)},
-			execParams{user: user, env: []string{marker}, timeout: killTimeout, maxOutput: 64 << 10, noKill: true})
-		if err != nil {
-			return nil, fmt.Errorf("sandbox: stop terminal work in %s: %w", shortID(rec.sb.ID), err)
-		}
-		if res.ExitCode != 0 {
-			return nil, fmt.Errorf("sandbox: stop terminal work in %s: exit %d: %s", shortID(rec.sb.ID), res.ExitCode, tail(res.Stdout, res.Stderr))
-		}
-		return lines(res.Stdout), nil
+		return m.stopByExec(ctx, rec)
 	}
-	out, err := m.freezeHelper(ctx, rec, []string{"sh", "-c", freezeKillScript, "sh", uid, "1", "", "1"})
+	out, err := m.freezeHelper(ctx, rec, []string{"sh", "-c", freezeKillScript, "sh", uid, "1"})
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: stop terminal work in %s: %w", shortID(rec.sb.ID), err)
 	}
 	return lines(out), nil
+}
+
+// stopByExec runs freezeKillScript as the terminal user through an exec
+// (the sandbox must be running): freezeKillPasses passes over the process
+// table.
+func (m *Manager) stopByExec(ctx context.Context, rec *record) ([]string, error) {
+	user := rec.sb.User
+	if user == "" {
+		user = "root"
+	}
+	res, err := m.exec(ctx, rec.sb.ID, []string{"sh", "-c", freezeKillScript, "sh", "", strconv.Itoa(freezeKillPasses)},
+		execParams{user: user, timeout: killTimeout, maxOutput: 64 << 10, noKill: true})
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: stop terminal work in %s: %w", shortID(rec.sb.ID), err)
+	}
+	if res.ExitCode != 0 {
+		return nil, fmt.Errorf("sandbox: stop terminal work in %s: exit %d: %s", shortID(rec.sb.ID), res.ExitCode, tail(res.Stdout, res.Stderr))
+	}
+	return lines(res.Stdout), nil
 }
 
 // freezeHelper runs cmd in a side container (the probe image, else the
@@ -197,7 +214,8 @@ func (m *Manager) freezeHelper(ctx context.Context, rec *record, cmd []string) (
 		labels[LabelInstance] = m.cfg.Instance
 	}
 	pids := int64(freezeHelperPids)
-	cc := &container.Config{Image: img, Cmd: cmd, Entrypoint: []string{}, Labels: labels, User: "root", WorkingDir: "/"}
+	cc := &container.Config{Image: img, Cmd: cmd, Entrypoint: []string{}, Labels: labels, User: "root", WorkingDir: "/",
+		AttachStdout: true, AttachStderr: true}
 	hc := &container.HostConfig{
 		PidMode:     container.PidMode("container:" + rec.sb.ID),
 		NetworkMode: "none",
@@ -217,6 +235,19 @@ func (m *Manager) freezeHelper(ctx context.Context, rec *record, cmd []string) (
 		defer cancel()
 		_ = m.removeContainer(cctx, cr.ID, "", nil)
 	}()
+	// Attached before the start: ContainerLogs right after the exit can
+	// miss the last lines.
+	hj, err := m.cli.ContainerAttach(ctx, cr.ID, container.AttachOptions{Stream: true, Stdout: true, Stderr: true})
+	if err != nil {
+		return nil, fmt.Errorf("attach to helper: %w", err)
+	}
+	defer hj.Close()
+	stdout, stderr := &capBuffer{max: 64 << 10}, &capBuffer{max: 4 << 10}
+	copied := make(chan struct{})
+	go func() {
+		defer close(copied)
+		_, _ = stdcopy.StdCopy(stdout, stderr, hj.Reader)
+	}()
 	waitC, errC := m.cli.ContainerWait(context.WithoutCancel(ctx), cr.ID, container.WaitConditionNextExit)
 	if err := m.cli.ContainerStart(ctx, cr.ID, container.StartOptions{}); err != nil {
 		return nil, fmt.Errorf("start helper: %w", err)
@@ -232,13 +263,12 @@ func (m *Manager) freezeHelper(ctx context.Context, rec *record, cmd []string) (
 	case <-wctx.Done():
 		return nil, fmt.Errorf("helper did not finish within %s: %w", killTimeout, wctx.Err())
 	}
-	rc, err := m.cli.ContainerLogs(ctx, cr.ID, container.LogsOptions{ShowStdout: true, ShowStderr: true})
-	if err != nil {
-		return nil, fmt.Errorf("helper output: %w", err)
+	select {
+	case <-copied:
+	case <-time.After(execStreamGrace):
+		hj.Close()
+		<-copied
 	}
-	defer rc.Close()
-	stdout, stderr := &capBuffer{max: 64 << 10}, &capBuffer{max: 4 << 10}
-	_, _ = stdcopy.StdCopy(stdout, stderr, rc)
 	out, _ := stdout.bytes()
 	if code != 0 {
 		errOut, _ := stderr.bytes()

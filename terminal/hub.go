@@ -236,6 +236,13 @@ func (h *Hub) Seal(attemptID, reason string) {
 	for _, s := range h.sessions {
 		if s.attemptID == attemptID {
 			s.sealed.Store(true)
+			// However the shell ends from now on (closed, or killed by the
+			// caller's freeze), its client is told why.
+			s.mu.Lock()
+			if s.endReason == "" {
+				s.endCode, s.endReason = CloseSandboxGone, "terminal closed: "+reason
+			}
+			s.mu.Unlock()
 		}
 	}
 }
