@@ -41,7 +41,7 @@ Commands:
   exec  [flags] IMAGE -- CMD [ARG…]   run CMD as the candidate user in a fresh sandbox, print its output, exit with its status
   shell [flags] IMAGE                 interactive shell in a fresh sandbox (removed on exit)
   ls    [--json]                      list managed sandboxes
-  rm    [--expired] [ID…]             remove sandboxes by ID, or every expired one`
+  rm    [--expired] [ID…]             remove sandboxes by ID, or every expired one but attempts'`
 
 func runSandbox(ctx context.Context, app *cli, args []string) error {
 	if len(args) == 0 {
@@ -382,6 +382,13 @@ func runSandboxList(ctx context.Context, app *cli, args []string) error {
 	return tw.Flush()
 }
 
+// attemptSandbox reports whether attemptID is a server attempt's (not a
+// CLI command's or a self-test's): `rm --expired` never deletes those, as
+// the server's reaper hibernates them instead of losing the work.
+func attemptSandbox(attemptID string) bool {
+	return attemptID != "" && !strings.HasPrefix(attemptID, "cli-") && !strings.HasPrefix(attemptID, "selftest-")
+}
+
 func dash(s string) string {
 	if s == "" {
 		return "-"
@@ -392,7 +399,7 @@ func dash(s string) string {
 func runSandboxRemove(ctx context.Context, app *cli, args []string) error {
 	f := newFlagSet(app, "sandbox rm", "sandbox rm [--expired] [ID…]")
 	instance := f.String("sandbox-instance", "", "only this io.opsdojo.instance (empty: all)")
-	expired := f.Bool("expired", false, "remove every sandbox past its TTL (and stopped ones)")
+	expired := f.Bool("expired", false, "remove every sandbox past its TTL (and stopped ones), except attempts' (the server hibernates those)")
 	if err := f.Parse(args); err != nil {
 		return err
 	}
@@ -412,6 +419,7 @@ func runSandboxRemove(ctx context.Context, app *cli, args []string) error {
 			return err
 		}
 		now := time.Now()
+		var kept []string
 		for _, i := range list {
 			if i.Pool && i.State == "running" {
 				continue
@@ -419,7 +427,16 @@ func runSandboxRemove(ctx context.Context, app *cli, args []string) error {
 			if (i.Expires.IsZero() || now.Before(i.Expires)) && i.State == "running" {
 				continue
 			}
+			if attemptSandbox(i.AttemptID) {
+				kept = append(kept, fmt.Sprintf("%.12s (attempt %s)", i.ID, i.AttemptID))
+				continue
+			}
 			ids = append(ids, i.ID)
+		}
+		if len(kept) > 0 {
+			fmt.Fprintf(app.stderr, "opsdojo sandbox rm: kept %d expired attempt sandbox(es): %s\n"+
+				"  the server's reaper hibernates a practice sandbox (the candidate's work is kept) and removes a take-home's after its freeze;\n"+
+				"  to delete one anyway, name it: opsdojo sandbox rm ID\n", len(kept), strings.Join(kept, ", "))
 		}
 	}
 	var errs []error
