@@ -708,6 +708,16 @@ func TestInviteSessionScopeModel(t *testing.T) {
 						t.Errorf("%s %s: %d %q, want %d %q (%.200s)", tc.method, tc.path, code, hdr.Get("Location"), tc.code, tc.location, body)
 					}
 				}
+				// The layout offers nothing the scope refuses.
+				_, page, _ := cand.do("GET", "/take/"+v.inviteID, nil, nil)
+				for _, href := range []string{`href="/challenges"`, `href="/me/attempts"`, `href="/me/password"`} {
+					if strings.Contains(page, href) {
+						t.Errorf("the take-home page of an invite session links to %s, which answers 403", href)
+					}
+				}
+				if !strings.Contains(page, `href="/take"`) {
+					t.Errorf("the take-home page of an invite session has no link to the take-home")
+				}
 				if _, body, _ := cand.do("GET", "/me/attempts", nil, nil); !strings.Contains(body, "session opened by an invite link cannot do this") || !strings.Contains(body, "/take/"+v.inviteID) {
 					t.Errorf("refusal does not say why: %.300s", body)
 				}

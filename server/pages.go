@@ -23,7 +23,10 @@ type pageData struct {
 	AssetsBuilt bool
 	CSRF        string
 	User        *store.User
-	Data        any
+	// Scoped is true for a session opened by an invite link: it reaches
+	// only its take-home, so the layout shows no other navigation.
+	Scoped bool
+	Data   any
 }
 
 func (s *Server) render(c *fiber.Ctx, page, title string, data any) error {
@@ -36,6 +39,7 @@ func (s *Server) render(c *fiber.Ctx, page, title string, data any) error {
 	pd := pageData{Title: title, DockerOK: d.OK, DockerError: d.Error, AssetsBuilt: ui.AssetsBuilt(), CSRF: s.csrfToken(c), Data: data}
 	if sess := sessionFrom(c); sess != nil {
 		pd.User = sess.User
+		pd.Scoped = sess.InviteID != ""
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", pd); err != nil {
