@@ -80,7 +80,11 @@ const (
 	// pass is enough in a paused sandbox.
 	freezeKillPasses = 3
 	freezeHelperPids = 32
-	freezeHelperMem  = 64 << 20
+	// pauseAttempts and pauseBackoff (doubled each time) bound Pause's
+	// retries.
+	pauseAttempts   = 5
+	pauseBackoff    = 100 * time.Millisecond
+	freezeHelperMem = 64 << 20
 )
 
 // Pause freezes every process of sandbox id (docker pause) until Unpause.
@@ -106,13 +110,26 @@ func (m *Manager) Pause(ctx context.Context, id string) error {
 			m.log.Info("terminal work stopped before the pause", "id", shortID(rec.sb.ID), "runtime", m.cfg.Runtime, "count", len(killed), "processes", strings.Join(killed, "; "))
 		}
 	}
-	if err := m.cli.ContainerPause(ctx, rec.sb.ID); err != nil {
+	// runc's cgroup v1 freezer gives up ("unable to freeze") when a task
+	// does not stop in time, e.g. on a busy host: try again a few times.
+	var err2 error
+	for i := range pauseAttempts {
+		if err2 = m.cli.ContainerPause(ctx, rec.sb.ID); err2 == nil {
+			return nil
+		}
 		if paused, ierr := m.paused(ctx, rec.sb.ID); ierr == nil && paused {
 			return nil
 		}
-		return fmt.Errorf("sandbox: pause %s: %w", shortID(rec.sb.ID), err)
+		if errdefs.IsNotFound(err2) || ctx.Err() != nil {
+			break
+		}
+		m.log.Debug("pause failed; retrying", "id", shortID(rec.sb.ID), "try", i+1, "err", err2)
+		select {
+		case <-ctx.Done():
+		case <-time.After(pauseBackoff << i):
+		}
 	}
-	return nil
+	return fmt.Errorf("sandbox: pause %s: %w", shortID(rec.sb.ID), err2)
 }
 
 // Unpause thaws sandbox id. A sandbox that is not paused (or is gone) is
@@ -173,7 +190,11 @@ func (m *Manager) StopTerminalWork(ctx context.Context, id string) ([]string, er
 		}
 		return m.stopByExec(ctx, rec)
 	}
-	out, err := m.freezeHelper(ctx, rec, []string{"sh", "-c", freezeKillScript, "sh", uid, "1"})
+	passes := 1 // nothing runs in a paused sandbox
+	if paused, err := m.paused(ctx, rec.sb.ID); err != nil || !paused {
+		passes = freezeKillPasses // Pause failed: processes may fork meanwhile
+	}
+	out, err := m.freezeHelper(ctx, rec, []string{"sh", "-c", freezeKillScript, "sh", uid, strconv.Itoa(passes)})
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: stop terminal work in %s: %w", shortID(rec.sb.ID), err)
 	}
