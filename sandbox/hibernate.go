@@ -472,6 +472,7 @@ func (m *Manager) restore(ctx context.Context, s Spec, ref, base, count string) 
 	if m.cfg.PrespawnShell {
 		rec.shell = m.prespawn(ctx, id, s.User, rec.env)
 	}
+	rec.lastActive = m.now() // idle from the end of the restore, not its start
 	return rec, nil
 }
 

@@ -24,6 +24,16 @@ type policyAttempts struct {
 	policy policySource
 }
 
+// Resume passes through to the wrapped service (the embedded interface
+// does not carry it, and without it the server never restored a
+// hibernated sandbox for the workspace or a terminal ticket).
+func (p *policyAttempts) Resume(ctx context.Context, a *store.Attempt) error {
+	if r, ok := p.Attempts.(resumer); ok {
+		return r.Resume(ctx, a)
+	}
+	return nil
+}
+
 // Hints hides the hints of assignments that do not allow them.
 func (p *policyAttempts) Hints(ctx context.Context, a *store.Attempt) ([]attempts.HintView, error) {
 	pol, err := p.policy.PolicyFor(ctx, a)

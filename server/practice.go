@@ -352,6 +352,7 @@ type workspacePage struct {
 	Deadline    time.Time
 	Results     *resultsView
 	Owner       bool
+	Restored    bool // the sandbox was restored from hibernation for this page
 }
 
 // withChallenge returns the challenge version of an attempt loaded by load.
@@ -376,12 +377,14 @@ func (s *Server) handleWorkspace(c *fiber.Ctx) error {
 		return domainError(err)
 	}
 	owner := a.UserID != nil && *a.UserID == sessionFrom(c).User.ID
+	was := a.SandboxID
 	if owner {
 		s.resume(c, a)
 	}
 	files, _ := s.deps.Attempts.Files(a)
 	page := workspacePage{Attempt: a, Item: itemOf(ch), Description: renderMarkdown(ch.Description), Hints: hints, Files: files,
-		Deadline: s.deps.Attempts.Deadline(a), Owner: a.UserID != nil && *a.UserID == sessionFrom(c).User.ID}
+		Deadline: s.deps.Attempts.Deadline(a), Owner: a.UserID != nil && *a.UserID == sessionFrom(c).User.ID,
+		Restored: a.SandboxID != was}
 	if s.deps.Runs != nil {
 		if run, err := s.deps.Runs.LatestCheckRun(c.UserContext(), a.ID); err == nil {
 			page.Results = s.resultsOf(c, a, ch, run)

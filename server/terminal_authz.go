@@ -36,6 +36,9 @@ func (s *Server) defaultTerminalAuthz() {
 			if a.DeadlineAt != nil && !time.Now().Before(*a.DeadlineAt) { // submitted (deadline set to then) or time up
 				return "", "", fiber.NewError(fiber.StatusConflict, "this take-home was submitted or its time is up: its terminals are closed")
 			}
+			// A page left open while the sandbox hibernated: restore it (as
+			// the workspace does) so the terminal reaches the new container.
+			s.resume(c, a)
 			return sess.User.ID, a.SandboxID, nil
 		}
 	}
