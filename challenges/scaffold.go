@@ -70,6 +70,9 @@ sandbox:
   network: none
   capabilities: [CHOWN, DAC_OVERRIDE, FOWNER, KILL, SETGID, SETUID]
   setup: setup.sh
+  # Run when an idle practice sandbox is restored after hibernation (files
+  # kept, processes gone): starts the service again, never re-breaks it.
+  on_resume: resume.sh
 checks:
   - id: serves-health
     title: the API answers /healthz with 200
@@ -162,6 +165,13 @@ chown root:root /var/log/status-api
 chmod 0755 /var/log/status-api
 touch /var/log/status-api.stderr
 
+status-api start || true
+`,
+	"resume.sh": `
+#!/bin/bash
+# Runs as root when the sandbox is restored after being idle: processes do
+# not survive hibernation, so start the service again exactly as it is
+# configured now (if the candidate has not fixed it yet, it dies again).
 status-api start || true
 `,
 	"checks/log-dir-owned.sh": `

@@ -23,8 +23,25 @@ type SandboxRunner interface {
 	Remove(ctx context.Context, id string) error
 }
 
+// Hibernator hibernates and restores sandboxes (sandbox.Manager). When the
+// SelfTester's runner has it, the solution of the first run is also graded
+// after a hibernate and restore, which runs the challenge's on_resume.
+type Hibernator interface {
+	Hibernate(ctx context.Context, id string) error
+	Restore(ctx context.Context, id string, s sandbox.Spec) (*sandbox.Sandbox, error)
+	Discard(ctx context.Context, attemptID string) error
+}
+
+// RestoredScenario is the name of the scenario grading the solution's
+// sandbox again after a hibernate and restore.
+const RestoredScenario = "solution (restored)"
+
 // SelfTester runs `challenge test`: in fresh real sandboxes, the untouched
-// state and every wrong fix must not reach full marks, the solution must.
+// state and every wrong fix must not reach full marks, the solution must,
+// and (once per challenge, when the runner can hibernate) the solution's
+// sandbox must still reach full marks after it was hibernated and restored:
+// an idle practice sandbox is, and only the challenge's on_resume brings
+// back the services the candidate had running.
 type SelfTester struct {
 	sb          SandboxRunner
 	g           *Grader
@@ -86,16 +103,19 @@ func (st *SelfTester) Test(ctx context.Context, ch *challenges.Challenge, runs i
 		script   []byte
 		wantFull bool
 		run      int
+		restore  bool
 	}
 	var jobs []job
 	for run := 1; run <= runs; run++ {
-		jobs = append(jobs, job{"unsolved", nil, false, run})
+		jobs = append(jobs, job{"unsolved", nil, false, run, false})
 		for _, w := range ch.WrongFixScripts() {
-			jobs = append(jobs, job{"wrong: " + w.Path, w.Content, false, run})
+			jobs = append(jobs, job{"wrong: " + w.Path, w.Content, false, run, false})
 		}
-		jobs = append(jobs, job{"solution", ch.SolutionScript(), true, run})
+		_, canRestore := st.sb.(Hibernator)
+		jobs = append(jobs, job{"solution", ch.SolutionScript(), true, run, canRestore && run == 1})
 	}
 	out := make([]Scenario, len(jobs))
+	restored := make([]*Scenario, len(jobs))
 	sem := make(chan struct{}, st.concurrency)
 	var wg sync.WaitGroup
 	for i, j := range jobs {
@@ -105,10 +125,15 @@ func (st *SelfTester) Test(ctx context.Context, ch *challenges.Challenge, runs i
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			seed := int64(1000*j.run + i) // a different seed each run, as candidates get
-			out[i] = st.scenario(ctx, ch, j.name, j.script, j.wantFull, j.run, seed)
+			out[i], restored[i] = st.scenario(ctx, ch, j.name, j.script, j.wantFull, j.run, seed, j.restore)
 		}()
 	}
 	wg.Wait()
+	for _, r := range restored {
+		if r != nil {
+			out = append(out, *r)
+		}
+	}
 	rep := SelfTestReport{Challenge: ch.ID, Version: ch.Version, Runs: runs, Scenarios: out, Duration: time.Since(start)}
 	rep.Flaky = flakyChecks(ch, out)
 	return rep
@@ -167,22 +192,30 @@ func failedRuns(out []Scenario, name, id string) string {
 	return " — " + strings.Join(parts, "; ")
 }
 
-func (st *SelfTester) scenario(ctx context.Context, ch *challenges.Challenge, name string, script []byte, wantFull bool, run int, seed int64) (s Scenario) {
+// scenario runs one scenario in a fresh sandbox. With restore, a scenario
+// that met its expectation is followed by the same sandbox hibernated,
+// restored (running on_resume) and graded again: the second result.
+func (st *SelfTester) scenario(ctx context.Context, ch *challenges.Challenge, name string, script []byte, wantFull bool, run int, seed int64, restore bool) (s Scenario, restored *Scenario) {
 	start := time.Now()
 	s = Scenario{Name: name, WantFull: wantFull, Run: run, MaxScore: ch.TotalPoints()}
 	defer func() { s.Duration = time.Since(start) }()
 	spec := SandboxSpec(ch, seed)
 	spec.OwnerID = "selftest"
 	spec.AttemptID = fmt.Sprintf("selftest-%s-%d", ch.ID, seed)
+	spec.OnResume = ch.ResumeScript()
 	sb, err := st.sb.Create(ctx, spec)
 	if err != nil {
 		s.Err = "sandbox: " + err.Error()
-		return s
+		return s, nil
 	}
+	id := sb.ID
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
-		_ = st.sb.Remove(cctx, sb.ID)
+		_ = st.sb.Remove(cctx, id)
+		if h, ok := st.sb.(Hibernator); ok && restore {
+			_ = h.Discard(cctx, spec.AttemptID)
+		}
 	}()
 	env := ch.Env(seed)
 	if script != nil {
@@ -193,7 +226,7 @@ func (st *SelfTester) scenario(ctx context.Context, ch *challenges.Challenge, na
 		// The script runs as the candidate would: the sandbox's user, with
 		// its capabilities, so a solution cannot rely on powers the
 		// candidate does not have.
-		res, err := st.sb.Exec(ctx, sb.ID, []string{"bash", "-s"}, sandbox.ExecOptions{Env: envList, Stdin: strings.NewReader(string(script)), Timeout: scriptTimeout})
+		res, err := st.sb.Exec(ctx, id, []string{"bash", "-s"}, sandbox.ExecOptions{Env: envList, Stdin: strings.NewReader(string(script)), Timeout: scriptTimeout})
 		s.ScriptOut = strings.TrimSpace(string(res.Stdout) + string(res.Stderr))
 		if err != nil || res.ExitCode != 0 {
 			s.Err = fmt.Sprintf("the script exited with status %d: %s", res.ExitCode, lastLines(s.ScriptOut, 5))
@@ -203,15 +236,39 @@ func (st *SelfTester) scenario(ctx context.Context, ch *challenges.Challenge, na
 			// A wrong fix that fails to run still must not reach full marks:
 			// grade anyway. A failing solution is an error in itself.
 			if wantFull {
-				return s
+				return s, nil
 			}
 			s.Err = ""
 		}
 	}
-	res, err := st.g.Grade(ctx, ch, TargetFor(ch, seed, sb.ID))
+	st.grade(ctx, ch, seed, id, &s)
+	if !restore || !s.OK {
+		return s, nil
+	}
+	h := st.sb.(Hibernator)
+	rstart := time.Now()
+	r := Scenario{Name: RestoredScenario, WantFull: wantFull, Run: run, MaxScore: ch.TotalPoints()}
+	defer func() { r.Duration = time.Since(rstart) }()
+	if err := h.Hibernate(ctx, id); err != nil {
+		r.Err = "hibernate: " + err.Error()
+		return s, &r
+	}
+	rsb, err := h.Restore(ctx, id, spec)
+	if err != nil {
+		r.Err = "restore: " + err.Error()
+		return s, &r
+	}
+	id = rsb.ID
+	st.grade(ctx, ch, seed, id, &r)
+	return s, &r
+}
+
+// grade grades sandbox id into s.
+func (st *SelfTester) grade(ctx context.Context, ch *challenges.Challenge, seed int64, id string, s *Scenario) {
+	res, err := st.g.Grade(ctx, ch, TargetFor(ch, seed, id))
 	if err != nil {
 		s.Err = "grading: " + err.Error()
-		return s
+		return
 	}
 	s.Score = res.Score
 	for _, c := range res.Checks {
@@ -224,8 +281,7 @@ func (st *SelfTester) scenario(ctx context.Context, ch *challenges.Challenge, na
 		}
 		s.Failed[c.ID] = c.Message
 	}
-	s.OK = res.FullMarks() == wantFull
-	return s
+	s.OK = res.FullMarks() == s.WantFull
 }
 
 // WriteReport prints a self-test report for people.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -43,12 +44,29 @@ func TestSelfTestReportsABrokenSolution(t *testing.T) {
 	}
 }
 
+// TestSelfTestRestoresTheSolution: `challenge test` hibernates and
+// restores the solution's sandbox once and grades it again; a challenge
+// whose solution starts a service but that declares no on_resume to start
+// it again fails, naming the restored scenario and the check.
+func TestSelfTestRestoresTheSolution(t *testing.T) {
+	t.Parallel()
+	sandboxtest.Image(t, sandboxtest.Client(t))
+	code, out, stderr := run(t, nil, "challenge", "test", "testdata/broken/no-resume")
+	t.Log(out)
+	if code != 1 || !strings.Contains(out, "FAIL no-resume") || !strings.Contains(out, "ok   run 1 solution ") ||
+		!regexp.MustCompile(`FAIL run 1 solution \(restored\) +50/100 .*failed checks: serves`).MatchString(out) {
+		t.Fatalf("exit %d, output:\n%s%s", code, out, stderr)
+	}
+}
+
+// TestSelfTestSamples: the samples pass, their solutions also after a
+// hibernate and restore (web-perms' on_resume starts its web server).
 func TestSelfTestSamples(t *testing.T) {
 	t.Parallel()
 	sandboxtest.Image(t, sandboxtest.Client(t))
 	code, out, stderr := run(t, nil, "challenge", "test", "--runs", "2", "testdata/challenges", "../../grader/testdata/web-perms")
 	t.Log(out)
-	if code != 0 || !strings.Contains(out, "2 passed, 0 failed") {
+	if code != 0 || !strings.Contains(out, "2 passed, 0 failed") || strings.Count(out, "ok   run 1 solution (restored) ") != 2 {
 		t.Fatalf("exit %d\n%s%s", code, out, stderr)
 	}
 }
