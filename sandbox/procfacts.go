@@ -22,7 +22,7 @@ import (
 const (
 	factsMemory     = 128 << 20
 	factsPids       = 32
-	factsCPUs       = 0.5
+	factsCPUs       = 1.0
 	factsDir        = "/run/opsdojo-facts"
 	maxPristineSums = 32 << 20
 )
@@ -44,7 +44,12 @@ type factsSource interface {
 	Attach(ctx context.Context, sandboxID string) (FactsSession, error)
 }
 
-func (m *Manager) factsSource() factsSource { return dockerFacts{m: m} }
+func (m *Manager) factsSource() factsSource {
+	if m.cfg.Runtime == RuntimeRunsc {
+		return runscFacts{} // facts_runsc.go
+	}
+	return dockerFacts{m: m}
+}
 
 // dockerFacts runs sbx-facts (our code from the probe image, never an
 // author's) in a short-lived container in the host's PID namespace: no
