@@ -14,8 +14,8 @@ import (
 )
 
 // TestSubmitFreezesTheTakeHome: work after submission does not count. A
-// candidate arms two loops in the terminal that apply the fix a second
-// after submit (a background job and an `env -i setsid` escapee), submits,
+// candidate arms two loops in the terminal that apply the fix a few seconds
+// later, after submit (a background job and an `env -i setsid` escapee), submits,
 // and types the fix right after the submit answer. Their open websocket is
 // closed at submit with a reason, a new ticket is refused with 409, and
 // the final grade and the stored files are those of the submit instant:
@@ -94,7 +94,9 @@ func TestSubmitFreezesTheTakeHome(t *testing.T) {
 	}
 	defer term.Close()
 	const fix = `printf 'port = 8080\ndebug = false\n' > /workspace/app.conf`
-	if _, err := term.Write([]byte("(sleep 1; " + fix + ") & env -i setsid sh -c \"sleep 1; " + strings.ReplaceAll(fix, `\n`, `\\n`) + "\" </dev/null >/dev/null 2>&1 & sleep 0.3; echo ar''med\r")); err != nil {
+	// The loops wake 3 s after being armed: well after the submit below,
+	// with room for a loaded host between the submit request and the pause.
+	if _, err := term.Write([]byte("(sleep 3; " + fix + ") & env -i setsid sh -c \"sleep 3; " + strings.ReplaceAll(fix, `\n`, `\\n`) + "\" </dev/null >/dev/null 2>&1 & sleep 0.3; echo ar''med\r")); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := term.Expect(ctx, "armed"); err != nil {
