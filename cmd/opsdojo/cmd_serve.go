@@ -137,6 +137,7 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 	hibRetention := fs.Duration("hibernate-retention", sandbox.DefaultHibernateRetention, "a hibernated practice sandbox not resumed for this long is deleted")
 	maxHibernated := fs.Int("max-hibernated", sandbox.DefaultMaxHibernated, "hibernated practice sandboxes (images) kept; past it the oldest is deleted")
 	maxHibernatedPerUser := fs.Int("max-hibernated-per-user", sandbox.DefaultMaxHibernatedPerUser, "hibernated practice sandboxes kept per user; past it the user's oldest is deleted")
+	sandboxRuntime := fs.String("runtime", sandbox.RuntimeRunc, "sandbox runtime: runc, or runsc for gVisor (a second wall; slower, see docs/SANDBOX.md; register it with scripts/setup-host.sh)")
 	// ---- take-home assignments: flags (wiring below, before server.New) ----
 	webhookURL := fs.String("webhook-url", "", "POST signed take-home events (invite opened, submitted, graded) to this URL; empty disables webhooks")
 	webhookSecret := fs.String("webhook-secret", "", "HMAC-SHA256 key signing webhooks (prefer the environment variable: flags show in process lists)")
@@ -196,7 +197,7 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 	}
 
 	// Sandboxes, catalog, attempts and grading workers.
-	cfg := sandbox.Config{Instance: *instance, MaxSandboxes: *maxSandboxes, MaxPerOwner: *maxPerUser, ProbeImage: *probeImage, PrespawnShell: true}
+	cfg := sandbox.Config{Instance: *instance, MaxSandboxes: *maxSandboxes, MaxPerOwner: *maxPerUser, ProbeImage: *probeImage, PrespawnShell: true, Runtime: *sandboxRuntime}
 	if *poolImage != "" && *poolSize > 0 {
 		cfg.Pools = []sandbox.PoolConfig{{Image: *poolImage, Size: *poolSize}}
 	}
