@@ -3,8 +3,11 @@
 //
 // Trust model: nothing of a check ever enters the candidate's sandbox.
 // Script and http checks run in one trusted probe container per grading
-// run (sandbox.Manager.Probe) that joins the sandbox's PID and network
-// namespaces and uses its own pristine tools; file, dockerfile and
+// run (sandbox.Manager.Probe) that joins only the sandbox's network
+// namespace (its own PID namespace: the candidate cannot see, time or
+// signal it), gets process facts and a handle to the sandbox's root from a
+// trusted facts container outside the sandbox's PID namespace, and uses
+// its own pristine tools; file, dockerfile and
 // terraform checks read the candidate's files through the Docker daemon's
 // archive API, resolving symlinks inside the sandbox root; docker_build
 // checks build and run the candidate's image in containers of their own.

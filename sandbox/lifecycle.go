@@ -11,6 +11,8 @@ import (
 
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/volume"
+	"github.com/docker/docker/errdefs"
 )
 
 // Reasons a sandbox is reaped (logged and returned by Reap).
@@ -358,8 +360,25 @@ func (m *Manager) Reconcile(ctx context.Context, live func(attemptID string) (Ad
 			}
 		}
 	}
+	// Volumes of grading runs (the probe's facts socket) left by a crash
+	// mid-grading. One still mounted (a grading of another server of this
+	// instance) is refused by the daemon and kept.
+	vols, err := m.cli.VolumeList(ctx, volume.ListOptions{Filters: f})
+	if err != nil {
+		rep.Errors = append(rep.Errors, fmt.Errorf("sandbox: reconcile: list volumes: %w", err))
+	}
+	for _, v := range vols.Volumes {
+		if v == nil || v.Labels[LabelProbe] == "" {
+			continue
+		}
+		if err := m.cli.VolumeRemove(ctx, v.Name, false); err == nil {
+			rep.RemovedVolumes = append(rep.RemovedVolumes, v.Name)
+		} else if !errdefs.IsConflict(err) && !errdefs.IsNotFound(err) {
+			rep.Errors = append(rep.Errors, fmt.Errorf("sandbox: reconcile: remove volume %s: %w", v.Name, err))
+		}
+	}
 	m.log.Info("reconciled", "adopted", len(rep.Adopted), "removed", len(rep.Removed), "hibernated", len(rep.Hibernated),
-		"removed_images", len(rep.RemovedImages), "errors", len(rep.Errors))
+		"removed_images", len(rep.RemovedImages), "removed_volumes", len(rep.RemovedVolumes), "errors", len(rep.Errors))
 	return rep, errors.Join(rep.Errors...)
 }
 

@@ -11,6 +11,9 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/mount"
+	"github.com/docker/docker/api/types/volume"
+	"github.com/docker/docker/errdefs"
 
 	"github.com/opsdojo/opsdojo/sandbox/sandboxtest"
 )
@@ -300,4 +303,45 @@ func TestReconcileAdoptsExpiredForFreeze(t *testing.T) {
 		t.Fatalf("copy out of a take-home awaiting its freeze: %v", err)
 	}
 	_ = rc.Close()
+}
+
+// A crash mid-grading leaves the grading run's facts volume behind:
+// Reconcile removes it, but not one a running grading still mounts.
+func TestReconcileRemovesLeftoverProbeVolumes(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := sandboxtest.Context(t, testTimeout)
+	m := newManager(t, e, e.config(), nil)
+	labels := m.probeLabels("gone-sandbox")
+	mk := func(name string) string {
+		v, err := e.cli.VolumeCreate(ctx, volume.CreateOptions{Name: name + "-" + randomHex(4), Labels: labels})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = e.cli.VolumeRemove(context.Background(), v.Name, true) })
+		return v.Name
+	}
+	left, inUse := mk("opsdojo-test-facts-left"), mk("opsdojo-test-facts-busy")
+	user, err := e.cli.ContainerCreate(ctx, &container.Config{Image: e.image, Cmd: []string{"sleep", "60"}, Labels: map[string]string{LabelInstance: e.inst}},
+		&container.HostConfig{Mounts: []mount.Mount{{Type: mount.TypeVolume, Source: inUse, Target: "/facts"}}}, nil, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.cli.ContainerRemove(context.Background(), user.ID, container.RemoveOptions{Force: true}) })
+	if err := e.cli.ContainerStart(ctx, user.ID, container.StartOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := newManager(t, e, e.config(), nil).Reconcile(ctx, func(string) (Adoption, bool) { return Adoption{}, false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(rep.RemovedVolumes, left) || slices.Contains(rep.RemovedVolumes, inUse) {
+		t.Fatalf("removed volumes %v: want %s removed and %s (mounted) kept", rep.RemovedVolumes, left, inUse)
+	}
+	if _, err := e.cli.VolumeInspect(ctx, left); !errdefs.IsNotFound(err) {
+		t.Fatalf("leftover volume still there: %v", err)
+	}
+	if _, err := e.cli.VolumeInspect(ctx, inUse); err != nil {
+		t.Fatalf("mounted volume removed: %v", err)
+	}
 }

@@ -181,7 +181,9 @@ type ReconcileReport struct {
 	// RemovedImages the hibernation images of attempts no longer live.
 	Hibernated    []string
 	RemovedImages []string
-	Errors        []error
+	// RemovedVolumes are grading runs' volumes a crash left behind.
+	RemovedVolumes []string
+	Errors         []error
 }
 
 // ProbeSpec describes a trusted side container run by Probe.
