@@ -360,7 +360,11 @@ echo "last answer: HTTP $code"; head -c 2000 /tmp/body 2>/dev/null; exit 1
 	*containers = append(*containers, cr.ID)
 	waitC, errC := d.cli.ContainerWait(ctx, cr.ID, container.WaitConditionNextExit)
 	if err := d.cli.ContainerStart(ctx, cr.ID, container.StartOptions{}); err != nil {
-		if strings.Contains(err.Error(), "non running container") {
+		// Joining the namespace of a container that is exiting fails in
+		// more than one way ("non running container", runc's "can't get
+		// final child's PID"): the candidate's container stopped.
+		if ins, ierr := d.cli.ContainerInspect(ctx, id); strings.Contains(err.Error(), "non running container") ||
+			(ierr == nil && ins.State != nil && !ins.State.Running) {
 			return false, "the container stopped before it could be probed", nil
 		}
 		return false, "", fmt.Errorf("start port probe: %w", err)
