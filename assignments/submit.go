@@ -54,12 +54,38 @@ type Freezer interface {
 	StopTerminalWork(ctx context.Context, id string) ([]string, error)
 }
 
-// freezeState serialises freezes within this process and keeps what went
-// wrong in a freeze done at request time until finalize records it.
+// freezeState serialises the freezes of one submission within this process
+// (the request and the loop may both get to it) and keeps what went wrong
+// in a freeze done at request time until finalize records it. Freezes of
+// different submissions run in parallel: one candidate's seal never waits
+// for another's freeze.
 type freezeState struct {
 	mu       sync.Mutex
 	term     Terminals
-	problems map[string][]string // invite -> problems of its freeze
+	locks    map[string]*sync.Mutex // invite -> its freeze
+	problems map[string][]string    // invite -> problems of its freeze
+}
+
+// lock takes the freeze lock of inviteID and returns its unlock.
+func (f *freezeState) lock(inviteID string) func() {
+	f.mu.Lock()
+	if f.locks == nil {
+		f.locks = map[string]*sync.Mutex{}
+	}
+	l := f.locks[inviteID]
+	if l == nil {
+		l = &sync.Mutex{}
+		f.locks[inviteID] = l
+	}
+	f.mu.Unlock()
+	l.Lock()
+	return l.Unlock
+}
+
+func (f *freezeState) terminals() Terminals {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.term
 }
 
 // UseTerminals makes submissions close the attempts' terminals at the
@@ -254,6 +280,7 @@ func (s *Service) finalize(ctx context.Context, c *store.InviteClaim) {
 	s.frz.mu.Lock()
 	problems = append(s.frz.problems[c.InviteID], problems...)
 	delete(s.frz.problems, c.InviteID)
+	delete(s.frz.locks, c.InviteID) // its request-time freeze is over: RequestSubmit succeeds once
 	s.frz.mu.Unlock()
 	jobs := map[string]string{}
 	for _, a := range ats {
@@ -334,8 +361,8 @@ func (s *Service) finalize(ctx context.Context, c *store.InviteClaim) {
 // Attempts that already have a submission were frozen before and are
 // only sealed again. Manual and automatic submissions take this one path.
 func (s *Service) freeze(ctx context.Context, c *store.InviteClaim, ats []store.Attempt) []string {
-	s.frz.mu.Lock()
-	defer s.frz.mu.Unlock()
+	defer s.frz.lock(c.InviteID)()
+	term := s.frz.terminals()
 	reason := "this take-home was submitted"
 	if c.Automatic {
 		reason = "time is up: this take-home was submitted automatically"
@@ -346,8 +373,8 @@ func (s *Service) freeze(ctx context.Context, c *store.InviteClaim, ats []store.
 		if a.State != store.AttemptActive {
 			continue
 		}
-		if s.frz.term != nil {
-			s.frz.term.Seal(a.ID, reason)
+		if term != nil {
+			term.Seal(a.ID, reason)
 		}
 		if a.SandboxID == "" {
 			continue
@@ -358,13 +385,13 @@ func (s *Service) freeze(ctx context.Context, c *store.InviteClaim, ats []store.
 			problems = append(problems, fmt.Sprintf("%s: freeze: %v", a.ChallengeID, err))
 			continue
 		}
-		problems = append(problems, s.freezeAttempt(ctx, c, a, reason)...)
+		problems = append(problems, s.freezeAttempt(ctx, c, a, term, reason)...)
 	}
 	return problems
 }
 
 // freezeAttempt runs steps 2–5 of freeze for one attempt.
-func (s *Service) freezeAttempt(ctx context.Context, c *store.InviteClaim, a *store.Attempt, reason string) (problems []string) {
+func (s *Service) freezeAttempt(ctx context.Context, c *store.InviteClaim, a *store.Attempt, term Terminals, reason string) (problems []string) {
 	log := s.log.With("invite", c.InviteID, "attempt", a.ID)
 	fz, _ := s.sb.(Freezer)
 	if fz != nil {
@@ -380,8 +407,8 @@ func (s *Service) freezeAttempt(ctx context.Context, c *store.InviteClaim, a *st
 			}()
 		}
 	}
-	if s.frz.term != nil {
-		s.frz.term.CloseAttempt(ctx, a.ID, reason)
+	if term != nil {
+		term.CloseAttempt(ctx, a.ID, reason)
 	}
 	if fz != nil {
 		killed, err := fz.StopTerminalWork(ctx, a.SandboxID)
