@@ -78,6 +78,11 @@ func (s *Server) handlePasswordChange(c *fiber.Ctx) error {
 		c.Status(status)
 		return s.render(c, "password", "Your password", passwordForm{Email: sess.User.Email, Error: msg})
 	}
+	if revoked > 0 {
+		// Terminals opened by the revoked sessions end; this session's
+		// reconnect with a new ticket.
+		s.hijack.CloseUser(sess.User.ID, signedOutReason)
+	}
 	if wantsJSON(c) {
 		return c.JSON(fiber.Map{"ok": true, "sessions_revoked": revoked})
 	}
@@ -92,12 +97,21 @@ func (s *Server) handlePasswordChange(c *fiber.Ctx) error {
 	return s.render(c, "password", "Your password", passwordForm{Email: sess.User.Email, Message: msg})
 }
 
-// handleLogoutAll ends every session of the user, this one included.
+// signedOutReason closes the terminals of a user whose sessions were
+// revoked (sign out everywhere, password change).
+const signedOutReason = "signed out: the account's sessions were ended"
+
+// handleLogoutAll ends every session of the user, this one included, and
+// every terminal they had open.
 func (s *Server) handleLogoutAll(c *fiber.Ctx) error {
-	revoked, err := s.deps.Accounts.LogoutAll(c.UserContext(), sessionFrom(c))
+	sess := sessionFrom(c)
+	revoked, err := s.deps.Accounts.LogoutAll(c.UserContext(), sess)
 	if err != nil {
 		return err
 	}
+	// A revoked session must not keep a shell it opened: its terminals end
+	// now, and reconnecting needs a ticket, which needs a valid session.
+	s.hijack.CloseUser(sess.User.ID, signedOutReason)
 	s.clearSessionCookie(c)
 	if wantsJSON(c) {
 		return c.JSON(fiber.Map{"ok": true, "sessions_revoked": revoked})

@@ -8,19 +8,22 @@ type closer interface {
 	CloseWithReason(reason string)
 }
 
-// hijackedConns tracks long-lived connections so shutdown can close them
-// with a reason instead of cutting them.
+// hijackedConns tracks long-lived connections, with the user each serves,
+// so shutdown can close them with a reason instead of cutting them, and
+// "sign out everywhere" or a password change can end a user's terminals
+// (a session revoked on the server must not keep a shell it opened).
 type hijackedConns struct {
 	mu    sync.Mutex
-	conns map[closer]struct{}
+	conns map[closer]string // -> user ID
 }
 
-func newHijackedConns() *hijackedConns { return &hijackedConns{conns: map[closer]struct{}{}} }
+func newHijackedConns() *hijackedConns { return &hijackedConns{conns: map[closer]string{}} }
 
-// Add registers c and returns the function that unregisters it.
-func (h *hijackedConns) Add(c closer) (remove func()) {
+// Add registers c, serving userID, and returns the function that
+// unregisters it.
+func (h *hijackedConns) Add(c closer, userID string) (remove func()) {
 	h.mu.Lock()
-	h.conns[c] = struct{}{}
+	h.conns[c] = userID
 	h.mu.Unlock()
 	return func() {
 		h.mu.Lock()
@@ -38,13 +41,27 @@ func (h *hijackedConns) Len() int {
 
 // CloseAll closes every registered connection with reason.
 func (h *hijackedConns) CloseAll(reason string) {
+	h.close(func(string) bool { return true }, reason)
+}
+
+// CloseUser closes the connections of userID with reason and returns how
+// many it closed. Clients that reconnect need a new ticket, which only a
+// session still valid on the server gets.
+func (h *hijackedConns) CloseUser(userID, reason string) int {
+	return h.close(func(u string) bool { return u == userID }, reason)
+}
+
+func (h *hijackedConns) close(match func(userID string) bool, reason string) int {
 	h.mu.Lock()
 	cs := make([]closer, 0, len(h.conns))
-	for c := range h.conns {
-		cs = append(cs, c)
+	for c, u := range h.conns {
+		if match(u) {
+			cs = append(cs, c)
+		}
 	}
 	h.mu.Unlock()
 	for _, c := range cs {
 		c.CloseWithReason(reason)
 	}
+	return len(cs)
 }

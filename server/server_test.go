@@ -121,7 +121,7 @@ func TestGracefulShutdownFinishesInFlightAndClosesWebsockets(t *testing.T) {
 		return c.SendString("finished")
 	})
 	ws := &slowCloser{reason: make(chan string, 1)}
-	srv.Hijacked().Add(ws)
+	srv.Hijacked().Add(ws, "some-user")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -167,7 +167,7 @@ func (s *Server) handleTerminalWS(conn *websocket.Conn) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	tc := td.Hub.NewConn(conn.Conn, g, terminal.Size{Cols: cols, Rows: rows})
-	defer s.hijack.Add(tc)()
+	defer s.hijack.Add(tc, g.UserID)()
 	tc.Run(ctx)
 }
 
