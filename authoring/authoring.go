@@ -67,6 +67,9 @@ var idRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$`)
 type Catalog interface {
 	Get(id string) (*challenges.Challenge, bool)
 	Reload(ctx context.Context) error
+	// LoadDir loads a challenge directory with the catalog's rules (the
+	// operator's allowed sandbox images among them).
+	LoadDir(dir string) (*challenges.Challenge, error)
 }
 
 // Publisher stores the published flag.
@@ -176,7 +179,7 @@ func (s *Service) upload(ctx context.Context, by Actor, name string, data []byte
 	if err != nil {
 		return UploadResult{}, err
 	}
-	ch, err := challenges.Load(root)
+	ch, err := s.cat.LoadDir(root)
 	if err != nil {
 		var ps challenges.Problems
 		if errors.As(err, &ps) {

@@ -407,3 +407,36 @@ func TestOwnership(t *testing.T) {
 		t.Fatalf("an archive rewrote the owner record: %q", owner)
 	}
 }
+
+// Uploads are validated with the catalog's rules: an image the operator
+// allows (--allowed-images) is accepted, docker:dind never is.
+func TestUploadUsesTheOperatorsImageRules(t *testing.T) {
+	t.Parallel()
+	uploads := filepath.Join(t.TempDir(), "uploads")
+	cat := challenges.NewCatalog(challenges.CatalogOptions{Roots: []string{uploads}, Logger: slog.New(slog.DiscardHandler),
+		Load: challenges.LoadOptions{AllowedImages: []string{"acme/lab:*"}}})
+	s := New(uploads, cat, &fakePublisher{published: map[string]bool{}}, nil, slog.New(slog.DiscardHandler))
+	for _, tc := range []struct {
+		image string
+		ok    bool
+	}{{"acme/lab:1", true}, {"docker:dind", false}} {
+		files := sampleFiles(t, "")
+		y := files["challenge.yaml"]
+		i := strings.Index(y, "image: ")
+		if i < 0 {
+			t.Fatal("sample has no sandbox image")
+		}
+		j := strings.IndexByte(y[i:], '\n')
+		files["challenge.yaml"] = y[:i] + "image: " + tc.image + y[i+j:]
+		res, err := s.Upload(context.Background(), alice, "c.tgz", tgz(t, files))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.image, err)
+		}
+		if got := len(res.Problems) == 0; got != tc.ok {
+			t.Fatalf("image %s: problems %v, want accepted=%v", tc.image, res.Problems, tc.ok)
+		}
+		if !tc.ok && !strings.Contains(res.Problems[0].String(), "sandbox.image") {
+			t.Fatalf("image %s: the problem does not name the field: %v", tc.image, res.Problems)
+		}
+	}
+}
