@@ -57,11 +57,11 @@ start)
   setsid setpriv --reuid=catalog --regid=catalog --init-groups \
     python3 /opt/catalog/app.py >>"$log" 2>&1 </dev/null &
   for _ in $(seq 30); do
-    if curl -fs -o /dev/null "http://127.0.0.1:${CATALOG_PORT}/healthz"; then echo "catalog is up on port ${CATALOG_PORT}"; exit 0; fi
+    if curl -fs -o /dev/null "http://127.0.0.1:${CATALOG_PORT}/healthz"; then : >/run/catalog.started; echo "catalog is up on port ${CATALOG_PORT}"; exit 0; fi
     sleep 0.2
   done
   echo "catalog failed to start; see: catalogctl logs" >&2; exit 1 ;;
-stop) pkill -u catalog -f /opt/catalog/app.py; sleep 0.3; echo "catalog stopped" ;;
+stop) rm -f /run/catalog.started; pkill -u catalog -f /opt/catalog/app.py; sleep 0.3; echo "catalog stopped" ;;
 restart) "$0" stop; "$0" start ;;
 status) if running; then echo "catalog is running (pid $(pgrep -u catalog -f /opt/catalog/app.py | head -1))"; else echo "catalog is NOT running"; exit 3; fi ;;
 logs) tail -n 30 "$log" ;;

@@ -53,8 +53,8 @@ start)
   if running; then echo "${svc} is already running"; exit 0; fi
   setsid setpriv --reuid=${svc} --regid=${svc} --init-groups python3 /opt/svc/${svc}.py >>/var/log/svc/${svc}.log 2>&1 </dev/null &
   sleep 0.7
-  if running; then echo "${svc} started"; else echo "${svc} failed to start:"; tail -n 3 /var/log/svc/${svc}.log; exit 1; fi ;;
-stop) pkill -u ${svc} -f /opt/svc/${svc}.py; sleep 0.3; echo "${svc} stopped" ;;
+  if running; then : >/run/${svc}.started; echo "${svc} started"; else echo "${svc} failed to start:"; tail -n 3 /var/log/svc/${svc}.log; exit 1; fi ;;
+stop) rm -f /run/${svc}.started; pkill -u ${svc} -f /opt/svc/${svc}.py; sleep 0.3; echo "${svc} stopped" ;;
 restart) "\$0" stop; "\$0" start ;;
 status) if running; then echo "${svc} is running"; else echo "${svc} is NOT running"; exit 3; fi ;;
 *) echo "usage: ${svc}ctl start|stop|restart|status" >&2; exit 2 ;;
