@@ -306,6 +306,10 @@ func (m *Manager) hibernateLocked(ctx context.Context, rec *record, still func(*
 	labels[LabelHibernatedAt] = m.now().UTC().Format(time.RFC3339)
 	labels[LabelHibernations] = strconv.Itoa(count)
 	start := time.Now()
+	if err := m.carryDaemonFiles(ctx, sb.ID); err != nil {
+		// The rest of the work is still worth keeping.
+		m.log.Warn("hibernation will not keep the daemon-mounted files", "id", shortID(sb.ID), "err", err)
+	}
 	if _, err := m.cli.ContainerCommit(ctx, sb.ID, container.CommitOptions{
 		Reference: ref, Pause: true, Comment: "opsdojo hibernation of attempt " + sb.AttemptID,
 		Config: &container.Config{Labels: labels},
@@ -456,6 +460,9 @@ func (m *Manager) restore(ctx context.Context, s Spec, ref, base, count string) 
 	m.mu.Lock()
 	rec.sb.DiskMode = m.diskMode()
 	m.mu.Unlock()
+	if err := m.restoreDaemonFiles(ctx, id, rec.env); err != nil {
+		m.log.Warn("daemon-mounted files not restored; sandbox kept", "attempt", s.AttemptID, "err", err)
+	}
 	if len(s.OnResume) > 0 {
 		res, err := m.exec(ctx, id, []string{"sh", "-c", setupWrapper}, execParams{
 			user: "root", env: rec.env, stdin: strings.NewReader(string(s.OnResume)),

@@ -48,6 +48,9 @@ func TestHibernateRestore(t *testing.T) {
 	sb := mustCreate(t, ctx, m, spec)
 	run(t, ctx, m, sb.ID, "", "echo my-work > ~/work.txt", 10*time.Second)
 	run(t, ctx, m, sb.ID, "root", "echo fixed > /etc/fixed.conf; rm /etc/hostname.bak 2>/dev/null; true", 10*time.Second)
+	// /etc/hosts is the daemon's bind mount, not the container's layer:
+	// a commit alone would lose this fix.
+	run(t, ctx, m, sb.ID, "root", "echo '10.9.9.9 db.internal' >> /etc/hosts", 10*time.Second)
 
 	clock.Add(11 * time.Minute)
 	got := m.Reap(ctx)
@@ -74,8 +77,8 @@ func TestHibernateRestore(t *testing.T) {
 	if r1.ID == sb.ID || r1.Image != e.image || r1.AttemptID != "hib-1" || r1.OwnerID != "ann" {
 		t.Fatalf("restored sandbox: %+v", r1)
 	}
-	res := run(t, ctx, m, r1.ID, "", "cat ~/work.txt /etc/fixed.conf; echo K=$K; id -un; test -s /run/resumed && echo resumed; ip route show default | wc -l", 10*time.Second)
-	want := "my-work\nfixed\nK=v\ncandidate\nresumed\n0\n"
+	res := run(t, ctx, m, r1.ID, "", "cat ~/work.txt /etc/fixed.conf; echo K=$K; id -un; test -s /run/resumed && echo resumed; grep -c db.internal /etc/hosts; test -e /.opsdojo-hibernate || echo no-stash; ip route show default | wc -l", 10*time.Second)
+	want := "my-work\nfixed\nK=v\ncandidate\nresumed\n1\nno-stash\n0\n"
 	if testRuntime() != RuntimeRunc {
 		// gVisor (hostinet) keeps the routing table it booted with, for
 		// a fresh isolated sandbox too; the network is internal anyway.
