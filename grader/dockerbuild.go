@@ -302,6 +302,30 @@ func boolPtr(b bool) *bool { return &b }
 func readBuildLog(r io.Reader) (tail string, errMsg string, step int) {
 	dec := json.NewDecoder(r)
 	var lines []string
+	// The daemon cuts a long line into several stream messages: a line is
+	// what ends with a newline, however many messages carry it. partial
+	// holds its start, at most maxOutputLine+1 bytes (capLine shows the
+	// first maxOutputLine and marks the cut).
+	var partial strings.Builder
+	flush := func() {
+		l := partial.String()
+		partial.Reset()
+		if strings.TrimSpace(l) == "" || isDaemonLine(l) {
+			return
+		}
+		if n, ok := stepNumber(l); ok {
+			step = n
+		}
+		lines = append(lines, capLine(l))
+		if len(lines) > buildLogTailLines {
+			lines = lines[1:]
+		}
+	}
+	add := func(text string) {
+		if room := maxOutputLine + 1 - partial.Len(); room > 0 {
+			partial.WriteString(text[:min(len(text), room)])
+		}
+	}
 	for {
 		var m jsonmessage.JSONMessage
 		if err := dec.Decode(&m); err != nil {
@@ -310,18 +334,20 @@ func readBuildLog(r io.Reader) (tail string, errMsg string, step int) {
 		if m.Error != nil {
 			errMsg = m.Error.Message
 		}
-		for _, l := range strings.Split(strings.TrimRight(m.Stream, "\n"), "\n") {
-			if strings.TrimSpace(l) == "" || isDaemonLine(l) {
-				continue
+		text := m.Stream
+		for {
+			i := strings.IndexByte(text, '\n')
+			if i < 0 {
+				add(text)
+				break
 			}
-			if n, ok := stepNumber(l); ok {
-				step = n
-			}
-			lines = append(lines, capLine(l))
-			if len(lines) > buildLogTailLines {
-				lines = lines[1:]
-			}
+			add(text[:i])
+			flush()
+			text = text[i+1:]
 		}
+	}
+	if partial.Len() > 0 {
+		flush()
 	}
 	return strings.Join(lines, "\n"), errMsg, step
 }

@@ -1,6 +1,10 @@
 package grader
 
-import "testing"
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
 
 func TestMainProcessUID(t *testing.T) {
 	titles := []string{"PID", "PPID", "UID", "ELAPSED"}
@@ -29,5 +33,35 @@ func TestMainProcessUID(t *testing.T) {
 	}
 	if _, err := mainProcessUID([]string{"PID", "UID"}, [][]string{{"1", "0"}}, 1); err == nil {
 		t.Fatal("ps output without PPID and ELAPSED columns was accepted")
+	}
+}
+
+// The daemon cuts a long line of RUN output into several stream messages;
+// readBuildLog must see one line (capped once), not one line per message,
+// or a long line would push the candidate's steps out of the excerpt.
+func TestReadBuildLogJoinsSplitLines(t *testing.T) {
+	t.Parallel()
+	var in strings.Builder
+	msg := func(s string) {
+		b, _ := json.Marshal(map[string]string{"stream": s})
+		in.Write(b)
+	}
+	msg("Step 3/5 : RUN echo built && head -c 100000 /dev/zero | tr '\\0' x\n")
+	msg(" ---> Running in 0123456789ab\n")
+	msg("built\n")
+	for i := 0; i < 50; i++ {
+		msg(strings.Repeat("x", 2000)) // one 100000-byte line in 50 messages
+	}
+	msg("\nStep 4/5 : CMD [\"true\"]\n")
+	tail, _, step := readBuildLog(strings.NewReader(in.String()))
+	lines := strings.Split(tail, "\n")
+	want := []string{"Step 3/5 : RUN echo built && head -c 100000 /dev/zero | tr '\\0' x", "built", strings.Repeat("x", maxOutputLine) + " …", "Step 4/5 : CMD [\"true\"]"}
+	if step != 4 || len(lines) != len(want) {
+		t.Fatalf("step %d, %d lines: %.300q", step, len(lines), tail)
+	}
+	for i := range want {
+		if lines[i] != want[i] {
+			t.Errorf("line %d: %.80q, want %.80q", i, lines[i], want[i])
+		}
 	}
 }

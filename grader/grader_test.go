@@ -303,8 +303,8 @@ func TestSelfTestSample(t *testing.T) {
 	if !rep.OK() {
 		t.Fatal("self-test failed")
 	}
-	if len(rep.Scenarios) != 3 {
-		t.Fatalf("%d scenarios, want 3 (unsolved, one wrong fix, solution)", len(rep.Scenarios))
+	if len(rep.Scenarios) != 4 {
+		t.Fatalf("%d scenarios, want 4 (unsolved, one wrong fix, solution, solution restored after a hibernation)", len(rep.Scenarios))
 	}
 }
 

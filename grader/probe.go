@@ -198,7 +198,9 @@ func evalHTTP(h *challenges.HTTPCheck, pr probeResult, env map[string]string, r 
 			status, _ = strconv.Atoi(v)
 		}
 		if v, ok := strings.CutPrefix(line, "curl: "); ok {
-			curlErr = v
+			// "… after 3 ms: …": the same state must give the same
+			// message (determinism, flaky-check detection).
+			curlErr = curlElapsed.ReplaceAllString(v, "")
 		}
 	}
 	want := h.Status
@@ -227,3 +229,6 @@ func evalHTTP(h *challenges.HTTPCheck, pr probeResult, env map[string]string, r 
 		r.Passed, r.Message = true, fmt.Sprintf("%s answered %d as expected", url, status)
 	}
 }
+
+// curlElapsed is the timing curl puts in its error messages.
+var curlElapsed = regexp.MustCompile(` after [0-9]+ ms`)
