@@ -551,14 +551,7 @@ func (m *Manager) enforceHibernationCaps(ctx context.Context, except, owner stri
 		if !over || im.attempt == except || m.running(im.attempt) {
 			continue
 		}
-		unlock, ok := m.hib.tryLock(im.attempt)
-		if !ok {
-			continue
-		}
-		err := m.removeImage(ctx, im.ref)
-		unlock()
-		if err != nil {
-			m.log.Warn("evict hibernation image", "attempt", im.attempt, "err", err)
+		if !m.removeImageUnlessBusy(ctx, im, "evict hibernation image") {
 			continue
 		}
 		m.log.Warn("hibernation image evicted to stay within the caps", "attempt", im.attempt, "owner", im.owner,
@@ -570,6 +563,23 @@ func (m *Manager) enforceHibernationCaps(ctx context.Context, except, owner stri
 		out = append(out, Reaped{AttemptID: im.attempt, Reason: ReasonEvicted})
 	}
 	return out
+}
+
+// removeImageUnlessBusy removes im's image unless its attempt is being
+// hibernated or restored (skipped, tried again next pass); a failure is
+// logged with what. It reports whether the image is gone.
+func (m *Manager) removeImageUnlessBusy(ctx context.Context, im hibImage, what string) bool {
+	unlock, ok := m.hib.tryLock(im.attempt)
+	if !ok {
+		return false
+	}
+	err := m.removeImage(ctx, im.ref)
+	unlock()
+	if err != nil {
+		m.log.Warn(what, "attempt", im.attempt, "err", err)
+		return false
+	}
+	return true
 }
 
 // running reports whether attemptID has a tracked, awake sandbox.
@@ -598,14 +608,7 @@ func (m *Manager) reapImages(ctx context.Context) []Reaped {
 		if im.at.IsZero() || now.Sub(im.at) <= cfg.Retention || m.running(im.attempt) {
 			continue
 		}
-		unlock, ok := m.hib.tryLock(im.attempt)
-		if !ok {
-			continue
-		}
-		err := m.removeImage(ctx, im.ref)
-		unlock()
-		if err != nil {
-			m.log.Warn("remove old hibernation image", "attempt", im.attempt, "err", err)
+		if !m.removeImageUnlessBusy(ctx, im, "remove old hibernation image") {
 			continue
 		}
 		m.log.Info("hibernation image removed after the retention", "attempt", im.attempt, "hibernated_at", im.at)

@@ -197,9 +197,15 @@ func (h *Hub) Broadcast(attemptID string, ev any) (int, error) {
 // expiry); a sandbox that disappears is noticed anyway. It returns when the
 // shells have ended or ctx is done.
 func (h *Hub) CloseSandbox(ctx context.Context, sandboxID, reason string) int {
-	ss := h.snapshot(func(s *session) bool { return s.key.sandbox == sandboxID })
+	return h.terminate(ctx, func(s *session) bool { return s.key.sandbox == sandboxID }, "sandbox closed: "+reason)
+}
+
+// terminate ends the sessions keep selects with CloseSandboxGone and
+// reason, and waits for them (or ctx); it returns how many it ended.
+func (h *Hub) terminate(ctx context.Context, keep func(*session) bool, reason string) int {
+	ss := h.snapshot(keep)
 	for _, s := range ss {
-		go s.terminate(CloseSandboxGone, "sandbox closed: "+reason)
+		go s.terminate(CloseSandboxGone, reason)
 	}
 	for _, s := range ss {
 		select {
@@ -263,18 +269,7 @@ func (h *Hub) Sealed(attemptID string) (reason string, ok bool) {
 // many terminals it ended, when they have ended or ctx is done.
 func (h *Hub) CloseAttempt(ctx context.Context, attemptID, reason string) int {
 	h.Seal(attemptID, reason)
-	ss := h.snapshot(func(s *session) bool { return s.attemptID == attemptID })
-	for _, s := range ss {
-		go s.terminate(CloseSandboxGone, "terminal closed: "+reason)
-	}
-	for _, s := range ss {
-		select {
-		case <-s.done:
-		case <-ctx.Done():
-			return len(ss)
-		}
-	}
-	return len(ss)
+	return h.terminate(ctx, func(s *session) bool { return s.attemptID == attemptID }, "terminal closed: "+reason)
 }
 
 // Shutdown ends every shell (their websockets are told the server is going
