@@ -151,21 +151,14 @@ const (
 	failInfra = "grading could not run: "
 )
 
-// infraMessages begin the messages the grader gives a check it could not
-// run at all (grader/probe.go); they are infrastructure errors, not the
-// candidate's.
-var infraMessages = []string{"the grader could not run this check", "this check needs a live sandbox"}
-
 // infraFailure says why a grading result is not a score ("" when it is).
 func (s *Service) infraFailure(a *store.Attempt, res grader.Result) string {
 	if _, err := s.sb.Get(a.SandboxID); errors.Is(err, sandbox.ErrNotFound) {
 		return failGone + "the sandbox disappeared during grading"
 	}
 	for _, c := range res.Checks {
-		for _, m := range infraMessages {
-			if strings.HasPrefix(c.Message, m) {
-				return failInfra + c.ID + ": " + c.Message
-			}
+		if c.NotRun { // infrastructure, not the candidate's result
+			return failInfra + c.ID + ": " + c.Message
 		}
 	}
 	return ""

@@ -76,6 +76,9 @@ type CheckResult struct {
 	Output    string        `json:"output,omitempty"`
 	Duration  time.Duration `json:"duration"`
 	Hidden    bool          `json:"hidden,omitempty"`
+	// NotRun: the grader could not run the check at all (no sandbox, the
+	// probe failed): an infrastructure error, not the candidate's result.
+	NotRun bool `json:"not_run,omitempty"`
 	// Findings carry file:line details of static checks for editors.
 	Findings []Finding `json:"findings,omitempty"`
 }

@@ -30,7 +30,7 @@ const (
 func (g *Grader) runProbed(ctx context.Context, ch *challenges.Challenge, t Target, idx []int, out []CheckResult) {
 	if t.SandboxID == "" {
 		for _, i := range idx {
-			out[i].Message = "this check needs a live sandbox; the attempt has none (it was submitted or expired)"
+			out[i].Message, out[i].NotRun = "this check needs a live sandbox; the attempt has none (it was submitted or expired)", true
 		}
 		return
 	}
@@ -78,12 +78,12 @@ func (g *Grader) runProbed(ctx context.Context, ch *challenges.Challenge, t Targ
 		if !ok {
 			switch {
 			case err != nil:
-				r.Message = "the grader could not run this check: " + err.Error()
+				r.Message, r.NotRun = "the grader could not run this check: "+err.Error(), true
 			case er.TimedOut:
 				r.TimedOut = true
 				r.Message = "the grading run timed out before this check"
 			default:
-				r.Message = "the grader could not run this check (no result)"
+				r.Message, r.NotRun = "the grader could not run this check (no result)", true
 			}
 			if n == 0 && len(er.Stderr) > 0 {
 				g.log.Warn("probe produced no result", "challenge", ch.ID, "stderr", string(er.Stderr))
