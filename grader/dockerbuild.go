@@ -118,6 +118,10 @@ func (d *DockerBuilder) lookupImage(ctx context.Context, ref string) (LocalImage
 // builder creates.
 func (d *DockerBuilder) LabelFilter() string { return LabelGraderBuild + "=" + d.id }
 
+// releaseBudget bounds one release's image deletions; what is left is
+// deleted by the next release.
+const releaseBudget = 2 * time.Minute
+
 // release deletes img, and every image queued before it, unless a build is
 // in flight; then they wait for that build's release. A release that finds
 // another one deleting looks again once that one is done, so an image
@@ -134,14 +138,27 @@ func (d *DockerBuilder) release(ctx context.Context, img string) {
 		imgs := d.pending
 		d.pending = nil
 		d.pendingMu.Unlock()
-		for _, img := range imgs {
-			_, _ = d.cli.ImageRemove(ctx, img, image.RemoveOptions{Force: true, PruneChildren: true})
+		var failed []string
+		for i, img := range imgs {
+			if ctx.Err() != nil { // out of time: the next release deletes the rest
+				failed = append(failed, imgs[i:]...)
+				break
+			}
+			_, err := d.cli.ImageRemove(ctx, img, image.RemoveOptions{Force: true, PruneChildren: true})
+			if err != nil && !errdefs.IsNotFound(err) {
+				failed = append(failed, img) // retried at the next release
+			}
+		}
+		if len(failed) > 0 { // kept, not forgotten
+			d.pendingMu.Lock()
+			d.pending = append(d.pending, failed...)
+			d.pendingMu.Unlock()
 		}
 		d.cacheMu.Unlock()
 		d.pendingMu.Lock()
 		more := len(d.pending) > 0
 		d.pendingMu.Unlock()
-		if !more || ctx.Err() != nil {
+		if !more || ctx.Err() != nil || len(failed) > 0 {
 			return
 		}
 	}
@@ -163,7 +180,11 @@ func (d *DockerBuilder) BuildAndRun(ctx context.Context, req BuildRequest) (res 
 		for _, id := range containers {
 			_ = d.cli.ContainerRemove(cctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true})
 		}
-		d.release(cctx, tag)
+		// Deleting images (and their untagged parents) is slow on a busy
+		// daemon: its own budget, larger than the containers'.
+		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), releaseBudget)
+		defer rcancel()
+		d.release(rctx, tag)
 	}()
 
 	defer func() { res.Output = capOutput(res.Output) }()
