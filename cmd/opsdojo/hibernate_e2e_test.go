@@ -22,19 +22,9 @@ import (
 // stored score stays.
 func TestIdlePracticeSandboxKeepsWork(t *testing.T) {
 	t.Parallel()
+	srv, cl, id := startIdleAttempt(t)
 	dc := sandboxtest.Client(t)
-	srv := startServer(t, "testdata/challenges", "--sandbox-idle-timeout", "1s", "--pool-size", "0")
 	ctx := sandboxtest.Context(t, 3*time.Minute)
-	t.Cleanup(func() { removeHibernationImages(dc, srv.Instance, "") })
-	cl := newClient(t, srv.URL)
-	cl.login("admin@opsdojo.local", "admin password 1")
-	var started struct {
-		Attempt struct{ ID string } `json:"attempt"`
-	}
-	if code := cl.json("POST", "/api/v1/challenges/edit-config/attempts", nil, &started); code != 201 {
-		t.Fatalf("start: %d", code)
-	}
-	id := started.Attempt.ID
 	if code := cl.json("PUT", "/api/v1/attempts/"+id+"/files?path=/workspace/app.conf", map[string]string{"content": "port = 8080\ndebug = true\n"}, nil); code != 200 {
 		t.Fatalf("save: %d", code)
 	}
@@ -102,4 +92,23 @@ func removeHibernationImages(dc *client.Client, inst, attempt string) {
 	for _, im := range imgs {
 		_, _ = dc.ImageRemove(ctx, im.ID, image.RemoveOptions{Force: true, PruneChildren: true})
 	}
+}
+
+// startIdleAttempt serves the test challenges with a one-second idle
+// timeout and no pool, logs in as the admin and starts an edit-config
+// attempt; hibernation images of the server are removed at cleanup.
+func startIdleAttempt(t *testing.T) (srv *e2eServer, cl *apiClient, attemptID string) {
+	t.Helper()
+	dc := sandboxtest.Client(t)
+	srv = startServer(t, "testdata/challenges", "--sandbox-idle-timeout", "1s", "--pool-size", "0")
+	t.Cleanup(func() { removeHibernationImages(dc, srv.Instance, "") })
+	cl = newClient(t, srv.URL)
+	cl.login("admin@opsdojo.local", "admin password 1")
+	var started struct {
+		Attempt struct{ ID string } `json:"attempt"`
+	}
+	if code := cl.json("POST", "/api/v1/challenges/edit-config/attempts", nil, &started); code != 201 {
+		t.Fatalf("start: %d", code)
+	}
+	return srv, cl, started.Attempt.ID
 }

@@ -20,19 +20,9 @@ const restoredNotice = "Your sandbox was restored after being idle"
 // says so; a workspace whose sandbox was not restored says nothing.
 func TestHibernatedSandboxReconnects(t *testing.T) {
 	t.Parallel()
+	srv, cl, id := startIdleAttempt(t)
 	dc := sandboxtest.Client(t)
-	srv := startServer(t, "testdata/challenges", "--sandbox-idle-timeout", "1s", "--pool-size", "0")
 	ctx := sandboxtest.Context(t, 4*time.Minute)
-	t.Cleanup(func() { removeHibernationImages(dc, srv.Instance, "") })
-	cl := newClient(t, srv.URL)
-	cl.login("admin@opsdojo.local", "admin password 1")
-	var started struct {
-		Attempt struct{ ID string } `json:"attempt"`
-	}
-	if code := cl.json("POST", "/api/v1/challenges/edit-config/attempts", nil, &started); code != 201 {
-		t.Fatalf("start: %d", code)
-	}
-	id := started.Attempt.ID
 	if code, page := cl.do("GET", "/attempts/"+id, nil, ""); code != 200 || strings.Contains(page, restoredNotice) {
 		t.Fatalf("workspace of a fresh sandbox: %d, restored notice shown: %v", code, strings.Contains(page, restoredNotice))
 	}
