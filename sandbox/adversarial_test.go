@@ -455,25 +455,12 @@ echo "share $(( (u1 - u0) * 100 / (t1 - t0) ))"`,
 			want:   `^0\s+/sbin/docker-init`},
 		{name: "setsid nohup outlives the terminal", runsc: &advRunsc{stoppedBy: "Terminal.Close kills the session (env marker); Remove ends gVisor's sandbox, and every guest process lives in it", own: true,
 			check: func(t *testing.T, h *advHarness, sb *Sandbox, _ ExecResult) {
-				term, err := h.m.Attach(h.ctx, sb.ID, AttachOptions{})
-				if err != nil {
-					t.Fatal(err)
-				}
-				out := newCollector(term)
-				_, _ = term.Write([]byte("setsid nohup sleep 1001 >/dev/null 2>&1 & disown; echo spawned\n"))
-				if !out.waitFor("spawned", 10*time.Second) {
-					t.Fatalf("terminal: %q", out.String())
-				}
-				_ = term.Close()
-				res := run(t, h.ctx, h.m, sb.ID, "root", "pgrep -c -f 'sleep 100[1]' || true", 5*time.Second)
-				if strings.TrimSpace(string(res.Stdout)) != "0" {
-					t.Errorf("setsid process alive after terminal close: %q", res.Stdout)
-				}
+				setsidDiesWithTerminal(t, h, sb, 10*time.Second)
 				// Guest processes are invisible from the host's /proc:
 				// count it inside, then check Remove ends the sandbox's
 				// host processes (runsc-sandbox, runsc-gofer, the shim).
 				_ = run(t, h.ctx, h.m, sb.ID, "", "env -i setsid nohup sleep 1002 >/dev/null 2>&1 &", 5*time.Second)
-				res = run(t, h.ctx, h.m, sb.ID, "root", "pgrep -c -f 'sleep 100[2]' || true", 5*time.Second)
+				res := run(t, h.ctx, h.m, sb.ID, "root", "pgrep -c -f 'sleep 100[2]' || true", 5*time.Second)
 				if strings.TrimSpace(string(res.Stdout)) != "1" {
 					t.Fatalf("test process not running in the sandbox: %q", res.Stdout)
 				}
@@ -492,20 +479,7 @@ echo "share $(( (u1 - u0) * 100 / (t1 - t0) ))"`,
 			}},
 			stoppedBy: "Terminal.Close kills the session (env marker) ; Remove kills the rest", own: true,
 			check: func(t *testing.T, h *advHarness, sb *Sandbox, _ ExecResult) {
-				term, err := h.m.Attach(h.ctx, sb.ID, AttachOptions{})
-				if err != nil {
-					t.Fatal(err)
-				}
-				out := newCollector(term)
-				_, _ = term.Write([]byte("setsid nohup sleep 1001 >/dev/null 2>&1 & disown; echo spawned\n"))
-				if !out.waitFor("spawned", 5*time.Second) {
-					t.Fatalf("terminal: %q", out.String())
-				}
-				_ = term.Close()
-				res := run(t, h.ctx, h.m, sb.ID, "root", "pgrep -c -f 'sleep 100[1]' || true", 5*time.Second)
-				if strings.TrimSpace(string(res.Stdout)) != "0" {
-					t.Errorf("setsid process alive after terminal close: %q", res.Stdout)
-				}
+				setsidDiesWithTerminal(t, h, sb, 5*time.Second)
 				// A process with a scrubbed environment escapes the marker:
 				// Remove must still end it.
 				_ = run(t, h.ctx, h.m, sb.ID, "", "env -i setsid nohup sleep 1002 >/dev/null 2>&1 &", 5*time.Second)
@@ -714,4 +688,25 @@ func kernelNetns(t *testing.T, h *advHarness, id, script string) string {
 	}
 	t.Logf("kernel netns of %s: %q", shortID(id), out.String())
 	return out.String()
+}
+
+// setsidDiesWithTerminal starts `setsid nohup sleep 1001` from a terminal,
+// closes the terminal and checks the process went with it (the session's
+// environment marker).
+func setsidDiesWithTerminal(t *testing.T, h *advHarness, sb *Sandbox, wait time.Duration) {
+	t.Helper()
+	term, err := h.m.Attach(h.ctx, sb.ID, AttachOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := newCollector(term)
+	_, _ = term.Write([]byte("setsid nohup sleep 1001 >/dev/null 2>&1 & disown; echo spawned\n"))
+	if !out.waitFor("spawned", wait) {
+		t.Fatalf("terminal: %q", out.String())
+	}
+	_ = term.Close()
+	res := run(t, h.ctx, h.m, sb.ID, "root", "pgrep -c -f 'sleep 100[1]' || true", 5*time.Second)
+	if strings.TrimSpace(string(res.Stdout)) != "0" {
+		t.Errorf("setsid process alive after terminal close: %q", res.Stdout)
+	}
 }
