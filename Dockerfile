@@ -21,7 +21,7 @@ RUN apt-get update \
  && useradd --system --uid 10001 --home-dir /data opsdojo \
  && mkdir -p /data && chown opsdojo:opsdojo /data
 COPY --from=build /out/opsdojo /usr/local/bin/opsdojo
-COPY challenges/library /opt/opsdojo/challenges
+COPY library/challenges /opt/opsdojo/challenges
 ENV OPSDOJO_DATA_DIR=/data OPSDOJO_ADDR=0.0.0.0:8080 OPSDOJO_CHALLENGES=/opt/opsdojo/challenges OPSDOJO_LOG_FORMAT=json
 USER opsdojo
 EXPOSE 8080

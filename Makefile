@@ -52,8 +52,8 @@ test-runsc: build images
 # Every shipped challenge lints clean and passes its self-test 3 times in
 # real sandboxes (unsolved and wrong fixes fail, the solution scores 100%).
 test-library: build images
-	$(BIN) challenge lint challenges/library
-	$(BIN) challenge test --runs 3 challenges/library
+	$(BIN) challenge lint library/challenges
+	$(BIN) challenge test --runs 3 library/challenges
 
 clean:
 	rm -rf bin ui/node_modules

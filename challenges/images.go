@@ -17,7 +17,7 @@ type LoadOptions struct {
 }
 
 // IsOpsdojoImage reports whether ref names an image `opsdojo images build`
-// makes from challenges/library/images: opsdojo/<name>[:tag], on no other
+// makes from library/images: opsdojo/<name>[:tag], on no other
 // registry, not by digest.
 func IsOpsdojoImage(ref string) bool {
 	named, err := reference.ParseNormalizedNamed(ref)

@@ -135,7 +135,7 @@ func (l *loader) validateSandbox(s *Spec) {
 		case !l.opts.SandboxImageAllowed(sb.Image):
 			// The server never pulls: an image from elsewhere would have to
 			// be fetched by the Docker host, or be one of the host's own.
-			l.errf("sandbox.image", "%q is not allowed: use an image opsdojo builds (opsdojo/<name>, from challenges/library/images) or one the operator allows with --allowed-images (allowed now: %s)", sb.Image, l.opts.allowedImagesText())
+			l.errf("sandbox.image", "%q is not allowed: use an image opsdojo builds (opsdojo/<name>, from library/images) or one the operator allows with --allowed-images (allowed now: %s)", sb.Image, l.opts.allowedImagesText())
 		}
 	}
 	if sb.User != "" && !userRe.MatchString(sb.User) {

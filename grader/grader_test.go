@@ -413,7 +413,7 @@ func TestExecutableIdentityTampering(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := sandboxtest.Context(t, 5*time.Minute)
-	ch := load(t, "../challenges/library/nginx-bad-upstream")
+	ch := load(t, "../library/challenges/nginx-bad-upstream")
 	c := *ch
 	c.Spec.Checks = nil
 	for _, k := range ch.Checks {

@@ -1,5 +1,5 @@
 // Package images builds opsdojo's sandbox images from
-// challenges/library/images/<name>/Dockerfile, online (bases pulled from a
+// library/images/<name>/Dockerfile, online (bases pulled from a
 // registry) or offline (bases made locally with debootstrap and imported).
 //
 // Each image directory holds a Dockerfile that starts with `ARG BASE=<public

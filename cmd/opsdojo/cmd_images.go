@@ -20,7 +20,7 @@ func runImages(ctx context.Context, app *cli, args []string) error {
 	cf := addCommonFlags(fs)
 	offline := fs.Bool("offline", false, "never contact a registry: make missing base images locally with debootstrap (needs root)")
 	force := fs.Bool("force", false, "rebuild even when an image is up to date")
-	dir := fs.String("images-dir", "challenges/library/images", "directory holding <name>/Dockerfile image definitions")
+	dir := fs.String("images-dir", "library/images", "directory holding <name>/Dockerfile image definitions")
 	caDir := fs.String("ca-certs-dir", "/usr/local/share/ca-certificates", "extra CA certificates (*.crt) handed to builds that declare ARG EXTRA_CA_CERTS, for TLS-intercepting proxies")
 	mirror := fs.String("debian-mirror", "", "Debian mirror for the offline base (default: the host's apt sources)")
 	if err := fs.Parse(args[1:]); err != nil {

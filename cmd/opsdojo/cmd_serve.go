@@ -122,7 +122,7 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 	hashWait := fs.Duration("password-hash-wait", accounts.DefaultHashWait, "how long a login or sign-up waits for a password-hashing slot before it is answered 503")
 	adminEmail := fs.String("admin-email", "admin@opsdojo.local", "email of the first admin, created on first start when there is none")
 	adminPassword := fs.String("admin-password", "", "password of the first admin (default: generated and printed once)")
-	challengeDirs := fs.String("challenges", "challenges/library", "comma-separated directories of challenges (each subdirectory with a challenge.yaml)")
+	challengeDirs := fs.String("challenges", "library/challenges", "comma-separated directories of challenges (each subdirectory with a challenge.yaml)")
 	reload := fs.Duration("catalog-reload", 3*time.Second, "how often challenge directories are checked for edits")
 	maxSandboxes := fs.Int("max-sandboxes", sandbox.DefaultMaxSandboxes, "sandboxes running at once, server-wide")
 	maxPerUser := fs.Int("max-sandboxes-per-user", 2, "sandboxes one user may have at once")

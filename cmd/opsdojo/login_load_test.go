@@ -69,7 +69,7 @@ func TestLoginMemoryLoad(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "serve", "--addr", addr, "--data-dir", t.TempDir(), "--pool-size", "0",
 		"--instance", "loadtest-"+strconv.Itoa(os.Getpid()), "--admin-password", "admin password 1", "--log-format", "text", "--log-level", "warn")
-	cmd.Dir = "../.." // the shipped challenges/library
+	cmd.Dir = "../.." // the shipped library/challenges
 	cmd.Env = append(os.Environ(), "OPSDOJO_TRUSTED_PROXIES=127.0.0.1/32")
 	logs, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
