@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/opsdojo/opsdojo/grader/dockerfilecheck"
-	"github.com/opsdojo/opsdojo/grader/terraformcheck"
+	"github.com/opsdojo/opsdojo/analyzers/dockerfile"
+	"github.com/opsdojo/opsdojo/analyzers/terraform"
 )
 
 // writeScaffold writes a scaffold into a new temp dir and returns it.
@@ -81,7 +81,7 @@ func TestScaffoldStaticSelfTest(t *testing.T) {
 			switch {
 			case ch.Dockerfile != nil:
 				total += ch.Points
-				rep, err := dockerfilecheck.Check("Dockerfile", files[filepath.Base(ch.Dockerfile.Path)], ch.Dockerfile.Options)
+				rep, err := dockerfile.Check("Dockerfile", files[filepath.Base(ch.Dockerfile.Path)], ch.Dockerfile.Options)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -90,7 +90,7 @@ func TestScaffoldStaticSelfTest(t *testing.T) {
 				}
 			case ch.Terraform != nil:
 				total += ch.Points
-				rep, err := terraformcheck.Check(files, ch.Terraform.Assertions)
+				rep, err := terraform.Check(files, ch.Terraform.Assertions)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -8,8 +8,8 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/opsdojo/opsdojo/grader/dockerfilecheck"
-	"github.com/opsdojo/opsdojo/grader/terraformcheck"
+	"github.com/opsdojo/opsdojo/analyzers/dockerfile"
+	"github.com/opsdojo/opsdojo/analyzers/terraform"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"gopkg.in/yaml.v3"
@@ -141,7 +141,7 @@ func TestSchemaEnumsMatchTables(t *testing.T) {
 		t.Errorf("capabilities enum %v, table %v", got, AllowedCapabilities)
 	}
 	var rules []string
-	for _, r := range dockerfilecheck.Rules() {
+	for _, r := range dockerfile.Rules() {
 		rules = append(rules, r.ID)
 	}
 	for _, v := range s.Properties.Checks.Items.OneOf {
@@ -151,8 +151,8 @@ func TestSchemaEnumsMatchTables(t *testing.T) {
 				t.Errorf("rules enum %v, table %v", got, rules)
 			}
 		case "terraform check":
-			if got := slices.Sorted(slices.Values(v.Properties["forbid"].Items.Enum)); !slices.Equal(got, terraformcheck.ForbidPatterns()) {
-				t.Errorf("forbid enum %v, table %v", got, terraformcheck.ForbidPatterns())
+			if got := slices.Sorted(slices.Values(v.Properties["forbid"].Items.Enum)); !slices.Equal(got, terraform.ForbidPatterns()) {
+				t.Errorf("forbid enum %v, table %v", got, terraform.ForbidPatterns())
 			}
 		}
 	}

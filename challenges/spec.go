@@ -4,7 +4,7 @@
 // keeps a hot-reloading catalog.
 //
 // Dependencies: besides yaml.v3 this package imports the two static check
-// engines (grader/dockerfilecheck, grader/terraformcheck). They are pure leaf
+// engines (analyzers/dockerfile, analyzers/terraform). They are pure leaf
 // packages (no Docker, no disk, nothing else of ours); importing them lets
 // lint reject a Dockerfile or .tf starter exactly when the grader could not
 // parse it, and lets the check types embed the engines' option types so the
@@ -14,8 +14,8 @@ package challenges
 import (
 	"time"
 
-	"github.com/opsdojo/opsdojo/grader/dockerfilecheck"
-	"github.com/opsdojo/opsdojo/grader/terraformcheck"
+	"github.com/opsdojo/opsdojo/analyzers/dockerfile"
+	"github.com/opsdojo/opsdojo/analyzers/terraform"
 )
 
 // Kind of challenge.
@@ -191,8 +191,8 @@ type HTTPCheck struct {
 
 // DockerfileCheck applies the static Dockerfile rules to a file in the sandbox.
 type DockerfileCheck struct {
-	Path                    string `yaml:"path" jsonschema:"required,pattern=^/" jsonschema_description:"the candidate's Dockerfile in the sandbox"`
-	dockerfilecheck.Options `yaml:",inline"`
+	Path               string `yaml:"path" jsonschema:"required,pattern=^/" jsonschema_description:"the candidate's Dockerfile in the sandbox"`
+	dockerfile.Options `yaml:",inline"`
 }
 
 // DockerBuildCheck builds the candidate's Dockerfile with limits and,
@@ -218,8 +218,8 @@ type BuildRun struct {
 
 // TerraformCheck asserts the .tf files of a directory in the sandbox.
 type TerraformCheck struct {
-	Dir                       string `yaml:"dir" jsonschema:"required,pattern=^/" jsonschema_description:"configuration directory in the sandbox"`
-	terraformcheck.Assertions `yaml:",inline"`
+	Dir                  string `yaml:"dir" jsonschema:"required,pattern=^/" jsonschema_description:"configuration directory in the sandbox"`
+	terraform.Assertions `yaml:",inline"`
 }
 
 // Seed declares per-attempt values.

@@ -8,8 +8,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/opsdojo/opsdojo/grader/dockerfilecheck"
-	"github.com/opsdojo/opsdojo/grader/terraformcheck"
+	"github.com/opsdojo/opsdojo/analyzers/dockerfile"
+	"github.com/opsdojo/opsdojo/analyzers/terraform"
 )
 
 var (
@@ -245,12 +245,12 @@ func (l *loader) parseStarter(clean, lang string) {
 	src := l.files[clean]
 	switch lang {
 	case "dockerfile":
-		if err := dockerfilecheck.Validate(src); err != nil {
-			se := err.(*dockerfilecheck.SyntaxError)
+		if err := dockerfile.Validate(src); err != nil {
+			se := err.(*dockerfile.SyntaxError)
 			l.d.probs = append(l.d.probs, Problem{File: l.display(clean), Line: se.Line, Col: 1, Msg: "Dockerfile does not parse: " + se.Msg})
 		}
 	case "terraform", "hcl":
-		for _, f := range terraformcheck.SyntaxErrors(l.display(clean), src) {
+		for _, f := range terraform.SyntaxErrors(l.display(clean), src) {
 			l.d.probs = append(l.d.probs, Problem{File: f.File, Line: f.Line, Col: f.Col, Msg: "HCL does not parse: " + f.Message})
 		}
 	}
@@ -302,9 +302,9 @@ func (l *loader) validateChecks(s *Spec) {
 			seen := map[string]bool{}
 			for j, r := range c.Dockerfile.Rules {
 				rp := index(join(p, "rules"), j)
-				if !dockerfilecheck.IsRule(r) {
+				if !dockerfile.IsRule(r) {
 					var known []string
-					for _, x := range dockerfilecheck.Rules() {
+					for _, x := range dockerfile.Rules() {
 						known = append(known, x.ID)
 					}
 					l.errf(rp, "unknown rule %q; expected one of: %s", r, strings.Join(known, ", "))
@@ -419,7 +419,7 @@ func (l *loader) validateTerraformCheck(p string, t *TerraformCheck) {
 	for j := range t.Variables {
 		l.required(join(index(join(p, "variables"), j), "name"), "the variable name is required")
 	}
-	known := terraformcheck.ForbidPatterns()
+	known := terraform.ForbidPatterns()
 	for j, f := range t.Forbid {
 		if !slices.Contains(known, f) {
 			l.errf(index(join(p, "forbid"), j), "unknown pattern %q; expected one of: %s", f, strings.Join(known, ", "))

@@ -15,9 +15,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/opsdojo/opsdojo/analyzers/dockerfile"
+	"github.com/opsdojo/opsdojo/analyzers/terraform"
 	"github.com/opsdojo/opsdojo/challenges"
-	"github.com/opsdojo/opsdojo/grader/dockerfilecheck"
-	"github.com/opsdojo/opsdojo/grader/terraformcheck"
 	"github.com/opsdojo/opsdojo/sandbox"
 )
 
@@ -248,7 +248,7 @@ func (g *Grader) dockerfileCheck(ctx context.Context, t Target, dc *challenges.D
 		r.Message = fmt.Sprintf("cannot read the Dockerfile: %v", err)
 		return
 	}
-	rep, err := dockerfilecheck.Check(p, f.content, dc.Options)
+	rep, err := dockerfile.Check(p, f.content, dc.Options)
 	if err != nil {
 		r.Message = "invalid check options: " + err.Error()
 		return
@@ -275,7 +275,7 @@ func (g *Grader) terraformCheck(ctx context.Context, t Target, tc *challenges.Te
 		r.Message = fmt.Sprintf("cannot read %s: %v", dir, err)
 		return
 	}
-	rep, err := terraformcheck.Check(files, tc.Assertions)
+	rep, err := terraform.Check(files, tc.Assertions)
 	if err != nil {
 		r.Message = "invalid check options: " + err.Error()
 		return

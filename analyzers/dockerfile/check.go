@@ -1,8 +1,8 @@
-// Package dockerfilecheck checks a Dockerfile statically against opsdojo's
+// Package dockerfile checks a Dockerfile statically against opsdojo's
 // rules (non-root user, pinned base, HEALTHCHECK, multi-stage, no secrets,
 // apt lists cleaned, exec-form CMD). It is a pure function over bytes: no
 // Docker, no disk, safe to call from lint and from the grader.
-package dockerfilecheck
+package dockerfile
 
 import (
 	"fmt"
@@ -136,7 +136,7 @@ func selectRules(opts Options) ([]string, error) {
 	}
 	for _, id := range opts.Rules {
 		if !IsRule(id) {
-			return nil, fmt.Errorf("dockerfilecheck: unknown rule %q", id)
+			return nil, fmt.Errorf("dockerfile analyzer: unknown rule %q", id)
 		}
 		if !slices.Contains(rules, id) {
 			rules = append(rules, id)

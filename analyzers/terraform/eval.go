@@ -1,4 +1,4 @@
-package terraformcheck
+package terraform
 
 import (
 	"strings"

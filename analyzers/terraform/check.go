@@ -1,10 +1,10 @@
-// Package terraformcheck checks Terraform configuration statically: it
+// Package terraform checks Terraform configuration statically: it
 // parses .tf files with hcl/v2 and terraform-config-inspect and asserts
 // resources and their attributes (nested blocks included), variables,
 // outputs, `terraform fmt` cleanliness, tags and forbidden patterns. It never
 // runs terraform and never touches the network: a pure function over the
 // files' bytes, used by lint and by the grader.
-package terraformcheck
+package terraform
 
 import (
 	"bytes"
@@ -148,7 +148,7 @@ type module struct {
 func Check(files map[string][]byte, a Assertions) (Report, error) {
 	for _, id := range a.Forbid {
 		if _, ok := forbidRules[id]; !ok {
-			return Report{}, fmt.Errorf("terraformcheck: unknown forbid pattern %q (known: %s)", id, strings.Join(ForbidPatterns(), ", "))
+			return Report{}, fmt.Errorf("terraform analyzer: unknown forbid pattern %q (known: %s)", id, strings.Join(ForbidPatterns(), ", "))
 		}
 	}
 	rep := Report{Findings: []Finding{}}
