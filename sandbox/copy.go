@@ -15,15 +15,17 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/errdefs"
+
+	"github.com/opsdojo/opsdojo/apperr"
 )
 
 // Copy errors.
 var (
 	// ErrTooLarge is returned when a copy exceeds its size cap.
-	ErrTooLarge = errors.New("sandbox: copy too large")
+	ErrTooLarge error = apperr.New(apperr.TooLarge, "sandbox: copy too large")
 	// ErrNoSuchPath is returned when a copy's path does not exist in the
 	// sandbox (symlinks resolved inside the container's root).
-	ErrNoSuchPath = errors.New("no such path in the sandbox")
+	ErrNoSuchPath error = apperr.New(apperr.NotFound, "no such path in the sandbox")
 	// ErrUnsafeTar is returned by CopyIn for an entry it refuses.
 	ErrUnsafeTar = errors.New("sandbox: unsafe tar entry")
 )

@@ -405,7 +405,7 @@ func (m *Manager) Restore(ctx context.Context, id string, s Spec) (*Sandbox, err
 		return nil, fmt.Errorf("%w: attempt %s has neither a running nor a hibernated sandbox", ErrNotFound, s.AttemptID)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("sandbox: restore %s: inspect image: %w", s.AttemptID, err)
+		return nil, unavailable(fmt.Errorf("sandbox: restore %s: inspect image: %w", s.AttemptID, err))
 	}
 	if img.Config == nil || img.Config.Labels[LabelHibernated] != s.AttemptID || img.Config.Labels[LabelInstance] != m.cfg.Instance {
 		return nil, fmt.Errorf("%w: image %s does not hold attempt %s", ErrBaseline, ref, s.AttemptID)
@@ -425,7 +425,7 @@ func (m *Manager) Restore(ctx context.Context, id string, s Spec) (*Sandbox, err
 	out, err := m.restore(ctx, s, ref, base, img.Config.Labels[LabelHibernations])
 	m.unreserve(s.OwnerID, out)
 	if err != nil {
-		return nil, err
+		return nil, unavailable(err)
 	}
 	m.log.Info("sandbox restored", "id", shortID(out.sb.ID), "attempt", s.AttemptID, "image", ref)
 	sb = out.sb

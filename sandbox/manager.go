@@ -54,6 +54,7 @@ type Manager struct {
 	closed   bool
 	poolWake chan struct{}
 	hib      hibernation // hibernate.go: settings, per-attempt locks, keep hook
+	obs      Observer    // observe.go: told about starts (metrics); never nil
 }
 
 type storageState int
@@ -100,7 +101,7 @@ func NewManager(cli *client.Client, cfg Config, log *slog.Logger, now func() tim
 	m := &Manager{
 		cli: cli, cfg: cfg, log: log.With("component", "sandbox"), now: now,
 		boxes: map[string]*record{}, owners: map[string]int{}, pools: map[string]*pool{},
-		poolWake: make(chan struct{}, 1),
+		poolWake: make(chan struct{}, 1), obs: nopObserver{},
 	}
 	m.hib.init()
 	for _, p := range cfg.Pools {
@@ -645,8 +646,9 @@ func (m *Manager) unreserve(owner string, rec *record) {
 
 // Create makes a sandbox for s: from the warm pool when one matches, else a
 // fresh container; then copies Files and runs Setup as root. It returns
-// ErrCapacity at once when a cap is reached.
-func (m *Manager) Create(ctx context.Context, s Spec) (*Sandbox, error) {
+// ErrCapacity at once when a cap is reached. The Observer (observe.go)
+// is told how long it took or that it failed.
+func (m *Manager) createSandbox(ctx context.Context, s Spec) (*Sandbox, error) {
 	s, err := m.normalize(s)
 	if err != nil {
 		return nil, err
@@ -657,7 +659,7 @@ func (m *Manager) Create(ctx context.Context, s Spec) (*Sandbox, error) {
 	rec, err := m.create(ctx, s)
 	m.unreserve(s.OwnerID, rec)
 	if err != nil {
-		return nil, err
+		return nil, unavailable(err)
 	}
 	m.log.Info("sandbox created", "id", shortID(rec.sb.ID), "attempt", s.AttemptID, "owner", s.OwnerID,
 		"image", s.Image, "pool", rec.sb.FromPool, "expires", rec.sb.Expires)

@@ -19,17 +19,19 @@ import (
 	"io/fs"
 	"slices"
 	"time"
+
+	"github.com/opsdojo/opsdojo/apperr"
 )
 
 // Errors callers can match with errors.Is.
 var (
 	// ErrCapacity is returned by Create, immediately, when the global or the
 	// per-owner limit on sandboxes is reached.
-	ErrCapacity = errors.New("sandbox capacity reached")
+	ErrCapacity error = apperr.New(apperr.Unavailable, "sandbox capacity reached")
 	// ErrNotFound is returned for an unknown or already removed sandbox.
-	ErrNotFound = errors.New("sandbox not found")
+	ErrNotFound error = apperr.New(apperr.Gone, "sandbox not found")
 	// ErrExpired is returned for a sandbox past its hard TTL or idle timeout.
-	ErrExpired = errors.New("sandbox expired")
+	ErrExpired error = apperr.New(apperr.Gone, "sandbox expired")
 	// ErrBaseline is returned when a spec asks for something the baseline
 	// forbids (a capability outside the allow-list, limits above the maximum)
 	// or when a created container drifted from the baseline.
