@@ -139,6 +139,15 @@ func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) {
 		d.decodeCheck(n, path, v.Addr().Interface().(*Check))
 		return
 	}
+	if v.Type() == reflect.TypeFor[WrongFix]() && n.Kind != yaml.MappingNode {
+		// The short form: just the script's path.
+		if n.Kind != yaml.ScalarNode || n.Tag != "!!str" {
+			d.fail(n, path, "must be a script path or a mapping with script (and expect_failed, expect_score), got %s", describe(n))
+			return
+		}
+		v.FieldByName("Script").SetString(n.Value)
+		return
+	}
 	switch v.Kind() {
 	case reflect.Pointer:
 		if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {

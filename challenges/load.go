@@ -61,8 +61,8 @@ func (c *Challenge) ResumeScript() []byte {
 // WrongFixScripts returns the wrong fixes by path, in spec order.
 func (c *Challenge) WrongFixScripts() []NamedFile {
 	out := make([]NamedFile, len(c.WrongFixes))
-	for i, p := range c.WrongFixes {
-		out[i] = NamedFile{Path: p, Content: c.File(p)}
+	for i, w := range c.WrongFixes {
+		out[i] = NamedFile{Path: w.Script, Content: c.File(w.Script)}
 	}
 	return out
 }
@@ -207,6 +207,8 @@ func (l *loader) load() *Challenge {
 	// Validate even after decode problems: paths that failed to decode
 	// are skipped, so an author sees every problem in one run.
 	l.validate(&spec)
+	l.loadLib()
+	l.checkSources(&spec)
 	if len(l.d.probs) > 0 {
 		return nil
 	}

@@ -110,3 +110,20 @@ func walkSchema(s *jsonschema.Schema, fn func(*jsonschema.Schema)) {
 	}
 	walkSchema(s.Items, fn)
 }
+
+// wrongFixObject is WrongFix without its JSONSchema method (the mapping form).
+type wrongFixObject WrongFix
+
+// JSONSchema describes a wrong fix: a script path, or a mapping with the
+// script and what it must score.
+func (WrongFix) JSONSchema() *jsonschema.Schema {
+	sub := newReflector()
+	sub.DoNotReference = true
+	sub.Anonymous = true
+	obj := sub.Reflect(&wrongFixObject{})
+	m := &jsonschema.Schema{Type: "object", Properties: obj.Properties, Required: obj.Required, AdditionalProperties: jsonschema.FalseSchema}
+	return &jsonschema.Schema{OneOf: []*jsonschema.Schema{
+		{Type: "string", Description: "bash script in the challenge dir"},
+		m,
+	}}
+}

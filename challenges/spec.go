@@ -95,8 +95,18 @@ type Spec struct {
 	Checks      []Check    `yaml:"checks" jsonschema:"required,minItems=1"`
 	Hints       []Hint     `yaml:"hints,omitempty"`
 	Solution    string     `yaml:"solution" jsonschema:"required" jsonschema_description:"bash script run in the sandbox as its user (as the candidate would); must reach full marks in challenge test"`
-	WrongFixes  []string   `yaml:"wrong_fixes,omitempty" jsonschema_description:"bash scripts that must NOT reach full marks"`
+	WrongFixes  []WrongFix `yaml:"wrong_fixes,omitempty" jsonschema_description:"bash scripts that must NOT reach full marks: a path, or {script, expect_failed, expect_score}"`
 	Seed        *Seed      `yaml:"seed,omitempty" jsonschema_description:"values derived per attempt, given to setup, checks and solution as environment variables"`
+}
+
+// WrongFix is a plausible mistake that must not reach full marks. Written
+// as a plain path, or as a mapping that also pins what it must score, so a
+// partial-credit regression (a check that starts passing for it) fails
+// `challenge test`.
+type WrongFix struct {
+	Script       string   `yaml:"script" jsonschema:"required" jsonschema_description:"bash script in the challenge dir, run in the sandbox as its user"`
+	ExpectFailed []string `yaml:"expect_failed,omitempty" jsonschema:"uniqueItems=true" jsonschema_description:"ids of checks that must fail for it"`
+	ExpectScore  *int     `yaml:"expect_score,omitempty" jsonschema:"minimum=0" jsonschema_description:"the exact score it must get (less than full marks)"`
 }
 
 // Sandbox describes the attempt's container.

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/opsdojo/opsdojo/analyzers/dockerfile"
 	"github.com/opsdojo/opsdojo/analyzers/terraform"
 )
@@ -107,20 +109,73 @@ func (l *loader) validate(s *Spec) {
 	if l.required("solution", "a script that solves the challenge is required") {
 		l.ref("solution", s.Solution)
 	}
+	l.validateWrongFixes(s)
+	l.validateSeed(s)
+}
+
+// validateWrongFixes checks each wrong fix's script and, in the mapping
+// form, that its expectations can be met: named checks exist and the
+// expected score is below full marks and reachable with those checks failed.
+func (l *loader) validateWrongFixes(s *Spec) {
 	seenFix := map[string]bool{}
+	points := map[string]int{}
+	total := 0
+	for _, c := range s.Checks {
+		points[c.ID] = c.Points
+		total += c.Points
+	}
 	for i, w := range s.WrongFixes {
 		p := index("wrong_fixes", i)
-		if c := l.ref(p, w); c != "" {
+		sp := join(p, "script")
+		if n := l.d.pos[p]; n == nil || n.Kind != yaml.MappingNode {
+			sp = p // the short form: the path itself
+			if l.isBad(p) {
+				continue
+			}
+		} else if !l.required(sp, "the wrong fix's script is required") {
+			continue
+		}
+		if c := l.ref(sp, w.Script); c != "" {
 			if seenFix[c] {
-				l.errf(p, "duplicate wrong fix %q", w)
+				l.errf(sp, "duplicate wrong fix %q", w.Script)
 			}
 			seenFix[c] = true
 			if c == cleanRel(s.Solution) {
-				l.errf(p, "%q is the solution, it cannot also be a wrong fix", w)
+				l.errf(sp, "%q is the solution, it cannot also be a wrong fix", w.Script)
 			}
 		}
+		failedPoints := 0
+		seen := map[string]bool{}
+		for j, id := range w.ExpectFailed {
+			ep := index(join(p, "expect_failed"), j)
+			pts, ok := points[id]
+			switch {
+			case !ok:
+				var ids []string
+				for _, c := range s.Checks {
+					ids = append(ids, c.ID)
+				}
+				l.errf(ep, "no check has id %q%s; checks: %s", id, suggest(id, ids), strings.Join(ids, ", "))
+			case seen[id]:
+				l.errf(ep, "duplicate check id %q", id)
+			default:
+				failedPoints += pts
+			}
+			seen[id] = true
+		}
+		if w.ExpectScore == nil {
+			continue
+		}
+		ep := join(p, "expect_score")
+		switch score := *w.ExpectScore; {
+		case score < 0:
+			l.errf(ep, "must not be negative, got %d", score)
+		case total > 0 && score >= total:
+			l.errf(ep, "a wrong fix must score less than full marks (%d), got %d", total, score)
+		case score > total-failedPoints:
+			l.errf(ep, "%d cannot be reached with %s failing (at most %d)", score, strings.Join(w.ExpectFailed, ", "), total-failedPoints)
+		}
 	}
-	l.validateSeed(s)
 }
 
 func (l *loader) validateSandbox(s *Spec) {

@@ -57,6 +57,11 @@ func (g *Grader) runProbed(ctx context.Context, ch *challenges.Challenge, t Targ
 		total += c.Timeout.D() + 2*time.Second
 	}
 	files = append(files, sandbox.File{Path: probeDir + "/run.sh", Mode: 0o700, Content: []byte(runner.String())})
+	// The challenge's lib/ goes next to checks/: a script sources
+	// "$(dirname "$0")/../lib/x.sh".
+	for _, f := range ch.LibFiles() {
+		files = append(files, sandbox.File{Path: probeDir + "/" + f.Path, Mode: 0o700, Content: f.Content})
+	}
 	env := []string{"SANDBOX_ROOT=" + sandbox.ProbeSandboxRoot}
 	keys := make([]string, 0, len(t.Env))
 	for k := range t.Env {

@@ -70,6 +70,15 @@ type Scenario struct {
 	OK        bool
 	Duration  time.Duration
 	ScriptOut string
+	// Checks are the grading's results in spec order (message and output
+	// of each check), for `challenge test -v` and failure reports.
+	Checks []CheckResult
+	// ExpectFailed and ExpectScore are a wrong fix's declared expectations
+	// (wrong_fixes[].expect_failed, expect_score); Mismatches says which
+	// were not met.
+	ExpectFailed []string
+	ExpectScore  *int
+	Mismatches   []string
 }
 
 // SelfTestReport is the whole self-test of one challenge.
@@ -104,15 +113,16 @@ func (st *SelfTester) Test(ctx context.Context, ch *challenges.Challenge, runs i
 		wantFull bool
 		run      int
 		restore  bool
+		expect   *challenges.WrongFix
 	}
 	var jobs []job
 	for run := 1; run <= runs; run++ {
-		jobs = append(jobs, job{"unsolved", nil, false, run, false})
-		for _, w := range ch.WrongFixScripts() {
-			jobs = append(jobs, job{"wrong: " + w.Path, w.Content, false, run, false})
+		jobs = append(jobs, job{"unsolved", nil, false, run, false, nil})
+		for _, w := range ch.WrongFixes {
+			jobs = append(jobs, job{"wrong: " + w.Script, ch.File(w.Script), false, run, false, &w})
 		}
 		_, canRestore := st.sb.(Hibernator)
-		jobs = append(jobs, job{"solution", ch.SolutionScript(), true, run, canRestore && run == 1})
+		jobs = append(jobs, job{"solution", ch.SolutionScript(), true, run, canRestore && run == 1, nil})
 	}
 	out := make([]Scenario, len(jobs))
 	restored := make([]*Scenario, len(jobs))
@@ -125,7 +135,7 @@ func (st *SelfTester) Test(ctx context.Context, ch *challenges.Challenge, runs i
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			seed := int64(1000*j.run + i) // a different seed each run, as candidates get
-			out[i], restored[i] = st.scenario(ctx, ch, j.name, j.script, j.wantFull, j.run, seed, j.restore)
+			out[i], restored[i] = st.scenario(ctx, ch, j.name, j.script, j.wantFull, j.run, seed, j.restore, j.expect)
 		}()
 	}
 	wg.Wait()
@@ -195,9 +205,12 @@ func failedRuns(out []Scenario, name, id string) string {
 // scenario runs one scenario in a fresh sandbox. With restore, a scenario
 // that met its expectation is followed by the same sandbox hibernated,
 // restored (running on_resume) and graded again: the second result.
-func (st *SelfTester) scenario(ctx context.Context, ch *challenges.Challenge, name string, script []byte, wantFull bool, run int, seed int64, restore bool) (s Scenario, restored *Scenario) {
+func (st *SelfTester) scenario(ctx context.Context, ch *challenges.Challenge, name string, script []byte, wantFull bool, run int, seed int64, restore bool, expect *challenges.WrongFix) (s Scenario, restored *Scenario) {
 	start := time.Now()
 	s = Scenario{Name: name, WantFull: wantFull, Run: run, MaxScore: ch.TotalPoints()}
+	if expect != nil {
+		s.ExpectFailed, s.ExpectScore = expect.ExpectFailed, expect.ExpectScore
+	}
 	defer func() { s.Duration = time.Since(start) }()
 	spec := SandboxSpec(ch, seed)
 	spec.OwnerID = "selftest"
@@ -271,6 +284,7 @@ func (st *SelfTester) grade(ctx context.Context, ch *challenges.Challenge, seed 
 		return
 	}
 	s.Score = res.Score
+	s.Checks = res.Checks
 	for _, c := range res.Checks {
 		if c.Passed {
 			s.Passed = append(s.Passed, c.ID)
@@ -282,10 +296,43 @@ func (st *SelfTester) grade(ctx context.Context, ch *challenges.Challenge, seed 
 		s.Failed[c.ID] = c.Message
 	}
 	s.OK = res.FullMarks() == s.WantFull
+	s.Mismatches = expectationMismatches(*s)
+	if len(s.Mismatches) > 0 {
+		s.OK = false
+	}
 }
 
-// WriteReport prints a self-test report for people.
+// expectationMismatches lists a wrong fix's declared expectations that its
+// grading did not meet.
+func expectationMismatches(s Scenario) []string {
+	var out []string
+	if s.ExpectScore != nil && s.Score != *s.ExpectScore {
+		out = append(out, fmt.Sprintf("expected score %d, got %d", *s.ExpectScore, s.Score))
+	}
+	for _, id := range s.ExpectFailed {
+		if _, failed := s.Failed[id]; !failed {
+			out = append(out, fmt.Sprintf("expected %s to fail, it passed", id))
+		}
+	}
+	return out
+}
+
+// ReportOptions say how much WriteReportWith prints.
+type ReportOptions struct {
+	// Checks prints every check's result (message and output) under every
+	// scenario; without it they are printed only under scenarios that did
+	// not meet their expectation.
+	Checks bool
+}
+
+// WriteReport prints a self-test report for people, with the checks of
+// the scenarios that failed.
 func WriteReport(w io.Writer, r SelfTestReport, ch *challenges.Challenge) {
+	WriteReportWith(w, r, ch, ReportOptions{})
+}
+
+// WriteReportWith prints a self-test report; every line ends with a newline.
+func WriteReportWith(w io.Writer, r SelfTestReport, ch *challenges.Challenge, opts ReportOptions) {
 	status := "PASS"
 	if !r.OK() {
 		status = "FAIL"
@@ -296,14 +343,13 @@ func WriteReport(w io.Writer, r SelfTestReport, ch *challenges.Challenge) {
 		if !s.OK {
 			mark = "FAIL"
 		}
-		want := "must not reach full marks"
-		if s.WantFull {
-			want = "must reach full marks"
-		}
-		line := fmt.Sprintf("  %s run %d %-28s %3d/%-3d %s", mark, s.Run, s.Name, s.Score, s.MaxScore, want)
-		if s.Err != "" {
+		line := fmt.Sprintf("  %s run %d %-28s %3d/%-3d %s", mark, s.Run, s.Name, s.Score, s.MaxScore, expectation(s))
+		switch {
+		case s.Err != "":
 			line += " — " + s.Err
-		} else if !s.OK && s.WantFull {
+		case len(s.Mismatches) > 0:
+			line += " — " + strings.Join(s.Mismatches, "; ")
+		case !s.OK && s.WantFull:
 			var missing []string
 			for _, c := range ch.Checks {
 				if !contains(s.Passed, c.ID) {
@@ -311,11 +357,67 @@ func WriteReport(w io.Writer, r SelfTestReport, ch *challenges.Challenge) {
 				}
 			}
 			line += " — failed checks: " + strings.Join(missing, ", ")
+		case !s.OK:
+			line += " — every check passed: add a check this mistake fails"
 		}
 		fmt.Fprintln(w, line+fmt.Sprintf(" (%s)", s.Duration.Round(10*time.Millisecond)))
+		if opts.Checks || !s.OK {
+			WriteChecks(w, s.Checks, "      ")
+		}
 	}
 	for _, f := range r.Flaky {
 		fmt.Fprintf(w, "  FLAKY %s\n", f)
+	}
+}
+
+// expectation says what a scenario must score.
+func expectation(s Scenario) string {
+	if s.WantFull {
+		return "must reach full marks"
+	}
+	want := "must not reach full marks"
+	if s.ExpectScore != nil {
+		want = fmt.Sprintf("must score %d", *s.ExpectScore)
+	}
+	if len(s.ExpectFailed) > 0 {
+		want += ", fail " + strings.Join(s.ExpectFailed, ", ")
+	}
+	return want
+}
+
+// maxReportOutputLines caps the output lines printed per check.
+const maxReportOutputLines = 15
+
+// WriteChecks prints one line per check result (pass/FAIL, id, points,
+// message) and, indented below it, the check's output when it says more
+// than the message. Every line starts with indent and ends with a newline.
+func WriteChecks(w io.Writer, checks []CheckResult, indent string) {
+	for _, c := range checks {
+		mark := "pass"
+		switch {
+		case c.NotRun:
+			mark = "ERR "
+		case c.TimedOut:
+			mark = "TIME"
+		case !c.Passed:
+			mark = "FAIL"
+		}
+		msg := strings.Split(strings.TrimSpace(c.Message), "\n")
+		fmt.Fprintf(w, "%s%s %-24s %3d/%-3d %s\n", indent, mark, c.ID, c.Points, c.MaxPoints, msg[0])
+		for _, l := range msg[1:] {
+			fmt.Fprintf(w, "%s     %s\n", indent, l)
+		}
+		out := strings.TrimSpace(c.Output)
+		if out == "" || out == strings.TrimSpace(c.Message) || c.Type == challenges.CheckScript {
+			continue // a script's message is its output already
+		}
+		lines := strings.Split(out, "\n")
+		if len(lines) > maxReportOutputLines {
+			lines = append(lines[:maxReportOutputLines], fmt.Sprintf("… %d more lines", len(lines)-maxReportOutputLines))
+		}
+		for _, l := range lines {
+			fmt.Fprintf(w, "%s     | %s\n", indent, l)
+		}
 	}
 }
 

@@ -16,7 +16,7 @@ import (
 
 // runChallenge dispatches the author tools: lint, new, test.
 func runChallenge(ctx context.Context, app *cli, args []string) error {
-	usage := "Usage: opsdojo challenge lint PATH… | new KIND NAME [--dir DIR] | test DIR…"
+	usage := "Usage: opsdojo challenge lint PATH… | new KIND NAME [--dir DIR] | test [-v] DIR… | check DIR --sandbox ID|--attempt ID [CHECK…]"
 	if len(args) == 0 {
 		fmt.Fprintln(app.stderr, usage)
 		return errUsage
@@ -28,6 +28,8 @@ func runChallenge(ctx context.Context, app *cli, args []string) error {
 		return runChallengeNew(ctx, app, args[1:])
 	case "test":
 		return runChallengeTest(ctx, app, args[1:])
+	case "check":
+		return runChallengeCheck(ctx, app, args[1:])
 	case "-h", "--help", "help":
 		fmt.Fprintln(app.stdout, usage)
 		return errHelp

@@ -14,11 +14,12 @@ import (
 // runChallengeTest is `opsdojo challenge test PATH… [--runs N]`: self-test
 // each challenge in real sandboxes.
 func runChallengeTest(ctx context.Context, app *cli, args []string) error {
-	fs := newFlagSet(app, "challenge test", "challenge test [--runs N] PATH…")
+	fs := newFlagSet(app, "challenge test", "challenge test [-v] [--runs N] PATH…")
 	runs := fs.Int("runs", 1, "how many times to run every scenario (catches flaky checks)")
 	parallel := fs.Int("parallel", 2, "scenarios run at once")
 	probeImage := fs.String("probe-image", "opsdojo/probe:latest", "trusted image the grader's checks run in")
-	verbose := fs.Bool("verbose", false, "log sandbox operations and print script output")
+	verbose := fs.Bool("verbose", false, "log sandbox operations; print every check's result and script output")
+	checks := fs.Bool("v", false, "print every check's result (message and output) and the scripts' output for every scenario (failures always show them)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -77,8 +78,8 @@ func runChallengeTest(ctx context.Context, app *cli, args []string) error {
 	failed := 0
 	for _, ch := range chs {
 		rep := st.Test(ctx, ch, *runs)
-		grader.WriteReport(app.stdout, rep, ch)
-		if *verbose {
+		grader.WriteReportWith(app.stdout, rep, ch, grader.ReportOptions{Checks: *checks || *verbose})
+		if *checks || *verbose {
 			for _, s := range rep.Scenarios {
 				if s.ScriptOut != "" {
 					fmt.Fprintf(app.stdout, "    [%s run %d] %s\n", s.Name, s.Run, s.ScriptOut)

@@ -1,0 +1,1 @@
+wanted_files() { echo /etc/hostname; }

@@ -1,0 +1,1 @@
+check() { sbx-cat "$1" >/dev/null; }
