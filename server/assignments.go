@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"errors"
 	"io"
 
 	"github.com/gofiber/fiber/v2"
@@ -30,7 +29,6 @@ type AssignmentService interface {
 	WriteCSV(ctx context.Context, actor assignments.Actor, assignmentID string, w io.Writer) error
 	Deliveries(ctx context.Context, limit int) ([]store.WebhookDelivery, error)
 	WebhooksEnabled() bool
-	PolicyFor(ctx context.Context, a *store.Attempt) (assignments.Policy, error)
 }
 
 // ReviewDeps carries what the assignment and review routes need. With a
@@ -39,21 +37,14 @@ type ReviewDeps struct {
 	Service AssignmentService
 }
 
-// registerAssignments mounts the take-home assignment and review routes,
-// and puts the assignment policy (hints allowed, interview mode) in front
-// of the attempt routes: those handlers read s.deps.Attempts and
-// s.deps.Runs at request time, so wrapping them here, before serving,
-// makes the workspace obey the assignment without changing it.
+// registerAssignments mounts the take-home assignment and review routes.
+// What an assignment allows inside its attempts (hints, interview mode,
+// deadlines) is enforced by the attempts service (attempts.Policy), not
+// here.
 func (s *Server) registerAssignments() {
 	svc := s.deps.Review.Service
 	if svc == nil {
 		return
-	}
-	if s.deps.Attempts != nil {
-		s.deps.Attempts = &policyAttempts{Attempts: s.deps.Attempts, policy: svc}
-		if s.deps.Runs != nil {
-			s.deps.Runs = &policyRuns{Runs: s.deps.Runs, attempts: s.deps.Attempts, policy: svc}
-		}
 	}
 	staff := s.requireRole(store.RoleManager) // admins always pass
 	s.app.Get("/assignments", staff, s.handleAssignments)
@@ -91,29 +82,4 @@ func (s *Server) registerAssignments() {
 func actorOf(c *fiber.Ctx) assignments.Actor {
 	u := sessionFrom(c).User
 	return assignments.Actor{ID: u.ID, Role: u.Role}
-}
-
-// assignError maps assignment errors to HTTP answers in one place; what
-// it does not know goes on to domainError (sandboxes, attempts).
-func assignError(err error) error {
-	var ve *assignments.ValidationError
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &ve):
-		return fiber.NewError(fiber.StatusUnprocessableEntity, ve.Error())
-	case errors.Is(err, assignments.ErrNotFound):
-		return fiber.NewError(fiber.StatusNotFound, "not found: "+err.Error())
-	case errors.Is(err, assignments.ErrInviteUnknown):
-		return fiber.NewError(fiber.StatusNotFound, assignments.ErrInviteUnknown.Error())
-	case errors.Is(err, assignments.ErrInviteUsed), errors.Is(err, assignments.ErrInviteExpired),
-		errors.Is(err, assignments.ErrInviteRevoked), errors.Is(err, assignments.ErrAssignmentClosed):
-		return fiber.NewError(fiber.StatusGone, err.Error())
-	case errors.Is(err, assignments.ErrDeadlinePassed), errors.Is(err, assignments.ErrAlreadySubmitted),
-		errors.Is(err, assignments.ErrNotStartable), errors.Is(err, assignments.ErrStaffEmail), errors.Is(err, assignments.ErrLoginRequired):
-		return fiber.NewError(fiber.StatusConflict, err.Error())
-	case errors.Is(err, assignments.ErrHintsDisabled):
-		return fiber.NewError(fiber.StatusForbidden, err.Error())
-	}
-	return domainError(err)
 }
