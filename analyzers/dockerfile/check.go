@@ -42,9 +42,9 @@ type Rule struct {
 var ruleTable = []Rule{
 	{RuleNonRootUser, "the final stage runs as a non-root USER", true},
 	{RulePinnedBase, "every FROM pins a tag or digest (not latest)", true},
-	{RuleHealthcheck, "the final stage declares a HEALTHCHECK", true},
+	{RuleHealthcheck, "the final stage declares a HEALTHCHECK that probes the application", true},
 	{RuleMultistage, "multi-stage build: the final stage copies from a build stage", false},
-	{RuleNoSecrets, "no secret values in ENV or ARG", true},
+	{RuleNoSecrets, "no secret values in ENV or ARG (by name or by shape)", true},
 	{RuleAptClean, "apt-get install cleans /var/lib/apt/lists in the same RUN", true},
 	{RuleExecFormCmd, "CMD and ENTRYPOINT use the exec (JSON array) form", true},
 }
@@ -207,8 +207,11 @@ func checkUser(df *dockerfile) []Finding {
 	}
 	user := df.expand(strings.Join(in.args, " "), df.stageVars(st, df.index(st, in)))
 	name, _, _ := strings.Cut(user, ":")
-	if name == "root" || name == "0" || name == "" {
+	if name == "root" || isZero(name) || name == "" {
 		return []Finding{fail(RuleNonRootUser, in.line, "the final USER is %q: the container runs as root; switch to a non-root user", user)}
+	}
+	if line, ok := df.uidZeroAlias(name); ok {
+		return []Finding{fail(RuleNonRootUser, in.line, "the final USER %q is given uid 0 on line %d: a uid-0 user is root under another name; create it with a non-zero uid", name, line)}
 	}
 	return nil
 }
@@ -257,6 +260,9 @@ func checkHealthcheck(df *dockerfile) []Finding {
 	if len(in.args) > 0 && strings.EqualFold(in.args[0], "NONE") {
 		return []Finding{fail(RuleHealthcheck, in.line, "HEALTHCHECK NONE disables the health check")}
 	}
+	if why := df.judgeHealthcheck(in); why != "" {
+		return []Finding{fail(RuleHealthcheck, in.line, "%s", why)}
+	}
 	return nil
 }
 
@@ -295,6 +301,8 @@ func checkSecrets(df *dockerfile) []Finding {
 	consider := func(in instr, kind, key, val string) {
 		if isSecretName(key) && strings.TrimSpace(val) != "" {
 			out = append(out, fail(RuleNoSecrets, in.line, "%s %s sets a secret value that stays in the image history: pass it at run time (env or a mounted secret) or use RUN --mount=type=secret", kind, key))
+		} else if what := credentialShape(val); what != "" {
+			out = append(out, fail(RuleNoSecrets, in.line, "%s %s holds %s, which stays in the image history: pass it at run time (env or a mounted secret)", kind, key, what))
 		}
 	}
 	visit := func(ins []instr) {
@@ -313,7 +321,7 @@ func checkSecrets(df *dockerfile) []Finding {
 		}
 	}
 	for _, k := range sortedKeys(df.metaArgs) {
-		if isSecretName(k) && strings.TrimSpace(df.metaArgs[k]) != "" {
+		if (isSecretName(k) && strings.TrimSpace(df.metaArgs[k]) != "") || credentialShape(df.metaArgs[k]) != "" {
 			out = append(out, fail(RuleNoSecrets, df.stages[0].line, "ARG %s (before the first FROM) has a secret default value: pass it at build time with a secret mount instead", k))
 		}
 	}

@@ -19,7 +19,7 @@ FROM python:${PY}
 COPY --from=build /wheels /wheels
 RUN pip install /wheels/*.whl
 USER 10001:10001
-HEALTHCHECK --interval=10s CMD ["python", "-c", "print(1)"]
+HEALTHCHECK --interval=10s CMD ["python", "-c", "import urllib.request as u; u.urlopen('http://127.0.0.1:8000/health')"]
 ENTRYPOINT ["python", "-m", "app"]
 CMD ["--port", "8000"]
 `
@@ -50,6 +50,15 @@ func TestCheck(t *testing.T) {
 		{"DF001 user in builder only", "FROM debian:12 AS b\nUSER app\nFROM debian:12\nCOPY --from=b /a /a\n", Options{Rules: []string{"DF001"}}, []string{"DF001@3"}},
 		{"DF001 inherited from stage", "FROM debian:12 AS base\nUSER app\nFROM base\nRUN true\n", Options{Rules: []string{"DF001"}}, nil},
 		{"DF001 nonroot", "FROM debian:12\nUSER nobody\n", Options{Rules: []string{"DF001"}}, nil},
+		// Issue #15: a second name for uid 0 is root.
+		{"DF001 uid 0 alias useradd", "FROM debian:12\nRUN useradd --non-unique --uid 0 app\nUSER app\n", Options{Rules: []string{"DF001"}}, []string{"DF001@3"}},
+		{"DF001 uid 0 alias short flags", "FROM debian:12\nRUN apt-get update && useradd -o -u0 -g 0 -M app && true\nUSER app:app\n", Options{Rules: []string{"DF001"}}, []string{"DF001@3"}},
+		{"DF001 uid 0 alias usermod", "FROM debian:12\nRUN useradd app && usermod -o -u 0 app\nUSER app\n", Options{Rules: []string{"DF001"}}, []string{"DF001@3"}},
+		{"DF001 uid 0 alias passwd line", "FROM debian:12\nRUN echo 'app:x:0:0::/:/bin/sh' >> /etc/passwd\nUSER app\n", Options{Rules: []string{"DF001"}}, []string{"DF001@3"}},
+		{"DF001 uid 0 alias in base stage", "FROM debian:12 AS base\nRUN useradd -o -u 0 app\nFROM base\nUSER app\n", Options{Rules: []string{"DF001"}}, []string{"DF001@4"}},
+		{"DF001 numeric zero", "FROM debian:12\nUSER 000\n", Options{Rules: []string{"DF001"}}, []string{"DF001@2"}},
+		{"DF001 real uid", "FROM debian:12\nRUN useradd --uid 10001 app\nUSER app\n", Options{Rules: []string{"DF001"}}, nil},
+		{"DF001 other user uid 0", "FROM debian:12\nRUN useradd -o -u 0 other && useradd -u 1000 app\nUSER app\n", Options{Rules: []string{"DF001"}}, nil},
 
 		{"DF002 latest", "FROM nginx:latest\n", Options{Rules: []string{"DF002"}}, []string{"DF002@1"}},
 		{"DF002 no tag", "FROM nginx\n", Options{Rules: []string{"DF002"}}, []string{"DF002@1"}},
@@ -67,7 +76,20 @@ func TestCheck(t *testing.T) {
 
 		{"DF003 missing", "FROM debian:12\n", Options{Rules: []string{"DF003"}}, []string{"DF003@1"}},
 		{"DF003 none", "FROM debian:12\nHEALTHCHECK NONE\n", Options{Rules: []string{"DF003"}}, []string{"DF003@2"}},
-		{"DF003 present", "FROM debian:12\nHEALTHCHECK CMD true\n", Options{Rules: []string{"DF003"}}, nil},
+		{"DF003 present", "FROM debian:12\nRUN apt-get install -y curl\nHEALTHCHECK CMD curl -f http://localhost:8080/ || exit 1\n", Options{Rules: []string{"DF003"}}, nil},
+		// Issue #15: health checks that cannot tell a broken app from a healthy one.
+		{"DF003 cheat true", "FROM debian:12\nHEALTHCHECK CMD true\n", Options{Rules: []string{"DF003"}}, []string{"DF003@2"}},
+		{"DF003 cheat exec true", "FROM debian:12\nHEALTHCHECK CMD [\"true\"]\n", Options{Rules: []string{"DF003"}}, []string{"DF003@2"}},
+		{"DF003 cheat exit 0", "FROM debian:12\nHEALTHCHECK CMD exit 0\n", Options{Rules: []string{"DF003"}}, []string{"DF003@2"}},
+		{"DF003 cheat echo", "FROM debian:12\nHEALTHCHECK --interval=5s CMD [\"sh\", \"-c\", \"echo ok\"]\n", Options{Rules: []string{"DF003"}}, []string{"DF003@2"}},
+		{"DF003 cheat or true", "FROM debian:12\nRUN apt-get install -y curl\nHEALTHCHECK CMD curl -f http://localhost:8080/ || true\n", Options{Rules: []string{"DF003"}}, []string{"DF003@3"}},
+		{"DF003 probes nothing", "FROM debian:12\nHEALTHCHECK CMD pgrep app\n", Options{Rules: []string{"DF003"}}, []string{"DF003@2"}},
+		{"DF003 curl missing slim", "FROM python:3.11-slim\nHEALTHCHECK CMD curl -f http://localhost:8000/ || exit 1\n", Options{Rules: []string{"DF003"}}, []string{"DF003@2"}},
+		{"DF003 curl missing via stage", "FROM debian:bookworm-slim AS base\nRUN echo\nFROM base\nHEALTHCHECK CMD [\"wget\", \"-q\", \"http://localhost/\"]\n", Options{Rules: []string{"DF003"}}, []string{"DF003@4"}},
+		{"DF003 shell form in scratch", "FROM scratch\nCOPY app /app\nENTRYPOINT [\"/app\"]\nHEALTHCHECK CMD /app healthcheck\n", Options{Rules: []string{"DF003"}}, []string{"DF003@4"}},
+		{"DF003 own health command", "FROM scratch\nCOPY app /app\nENTRYPOINT [\"/app\"]\nHEALTHCHECK CMD [\"/app\", \"healthcheck\"]\n", Options{Rules: []string{"DF003"}}, nil},
+		{"DF003 curl in unknown base", "FROM acme/base:1\nHEALTHCHECK CMD curl -f http://localhost/\n", Options{Rules: []string{"DF003"}}, nil},
+		{"DF003 python probe", "FROM python:3.11-slim\nENTRYPOINT [\"python\", \"app.py\"]\nHEALTHCHECK CMD [\"python\", \"-c\", \"import sys\"]\n", Options{Rules: []string{"DF003"}}, []string{"DF003@3"}},
 		{"DF003 only in builder", "FROM debian:12 AS b\nHEALTHCHECK CMD true\nFROM debian:12\n", Options{Rules: []string{"DF003"}}, []string{"DF003@3"}},
 
 		{"DF004 single stage", "FROM debian:12\n", Options{RequireMultistage: true}, []string{"DF001@1", "DF003@1", "DF004@1"}},
@@ -83,6 +105,16 @@ func TestCheck(t *testing.T) {
 		{"DF005 several in one env", "FROM debian:12\nENV A=1 AWS_SECRET_ACCESS_KEY=x PRIVATE_KEY=y\n", Options{Rules: []string{"DF005"}}, []string{"DF005@2", "DF005@2"}},
 		{"DF005 meta arg", "ARG SECRET=x\nFROM debian:12\n", Options{Rules: []string{"DF005"}}, []string{"DF005@2"}},
 		{"DF005 harmless names", "FROM debian:12\nENV PORT=80 TOKENIZER_PATH=/x\n", Options{Rules: []string{"DF005"}}, nil},
+		// Issue #15: credentials recognised by their shape, whatever the name.
+		{"DF005 url with password", "FROM debian:12\nENV DATABASE_URL=\"postgres://u:Secret@db/x\"\n", Options{Rules: []string{"DF005"}}, []string{"DF005@2"}},
+		{"DF005 url without password", "FROM debian:12\nENV DATABASE_URL=postgres://u@db/x UPSTREAM=http://api:8080/v1\n", Options{Rules: []string{"DF005"}}, nil},
+		{"DF005 url password from variable", "FROM debian:12\nENV DATABASE_URL=postgres://u:${DB_PW}@db/x\n", Options{Rules: []string{"DF005"}}, nil},
+		{"DF005 aws key id", "FROM debian:12\nENV AWS_ID=AKIAIOSFODNN7EXAMPLE\n", Options{Rules: []string{"DF005"}}, []string{"DF005@2"}},
+		{"DF005 aws secret shape", "FROM debian:12\nENV AWS_S=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n", Options{Rules: []string{"DF005"}}, []string{"DF005@2"}},
+		{"DF005 github token", "FROM debian:12\nARG GH=ghp_0123456789abcdefghijABCDEFGHIJ012345\n", Options{Rules: []string{"DF005"}}, []string{"DF005@2"}},
+		{"DF005 slack token meta arg", "ARG HOOK=xoxb-1234567890-abcdefghij\nFROM debian:12\n", Options{Rules: []string{"DF005"}}, []string{"DF005@2"}},
+		{"DF005 jwt", "FROM debian:12\nENV AUTHZ=\"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.abcdefghijklmnop\"\n", Options{Rules: []string{"DF005"}}, []string{"DF005@2"}},
+		{"DF005 path is not a key", "FROM debian:12\nENV P=/usr/local/lib/python3.11/site-packages/x\n", Options{Rules: []string{"DF005"}}, nil},
 
 		{"DF006 not cleaned", "FROM debian:12\nRUN apt-get update && apt-get install -y curl\n", Options{Rules: []string{"DF006"}}, []string{"DF006@2"}},
 		{"DF006 cleaned", "FROM debian:12\nRUN apt-get update && apt-get install -y curl && rm -rf /var/lib/apt/lists/*\n", Options{Rules: []string{"DF006"}}, nil},

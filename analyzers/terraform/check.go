@@ -139,6 +139,7 @@ type module struct {
 	varFile   map[string]*file
 	providers []resource // typ = provider name
 	inspect   *tfconfig.Module
+	ctx       *hcl.EvalContext // static values of var.* defaults and local.* (resolve.go)
 }
 
 // Check applies a to the .tf files among files (name -> content; names are
@@ -243,12 +244,25 @@ func at(f *file, r hcl.Range, rule, format string, args ...any) Finding {
 
 func (m *module) checkResource(ra ResourceAssertion) []Finding {
 	var cands []resource
+	var empty *Finding
 	for _, r := range m.resources {
 		if r.typ == ra.Type && (ra.Name == "" || r.name == ra.Name) {
+			// count = 0 or an empty for_each declares a resource that
+			// creates nothing: it does not satisfy "must exist".
+			if n, expr, known := m.instances(r); known && n == 0 {
+				if empty == nil {
+					f := at(r.file, r.block.DefRange(), RuleResource, "%s is declared with %s: it creates no instance", r.addr(), expr)
+					empty = &f
+				}
+				continue
+			}
 			cands = append(cands, r)
 		}
 	}
 	if len(cands) == 0 {
+		if empty != nil {
+			return []Finding{*empty}
+		}
 		return []Finding{{Rule: RuleResource, File: m.files[0].name, Message: fmt.Sprintf("resource %s is not declared", ra)}}
 	}
 	var first []Finding
@@ -329,8 +343,29 @@ func (m *module) checkVariable(va VariableAssertion) []Finding {
 			}
 		}
 	}
-	if va.Validation && !slices.ContainsFunc(b.Body.Blocks, func(x *hclsyntax.Block) bool { return x.Type == "validation" }) {
-		out = append(out, at(f, b.DefRange(), RuleVariable, "variable %q has no validation block", va.Name))
+	if va.Validation {
+		// A validation block counts only when its condition depends on the
+		// variable: condition = true (or a test of something else) accepts
+		// every value.
+		var why string
+		ok := false
+		for _, x := range b.Body.Blocks {
+			if x.Type != "validation" {
+				continue
+			}
+			if good, w := validatesVar(x, f.src, va.Name); good {
+				ok = true
+			} else if why == "" {
+				why = w
+			}
+		}
+		switch {
+		case ok:
+		case why == "":
+			out = append(out, at(f, b.DefRange(), RuleVariable, "variable %q has no validation block", va.Name))
+		default:
+			out = append(out, at(f, b.DefRange(), RuleVariable, "variable %q has a validation block that validates nothing: its %s", va.Name, why))
+		}
 	}
 	if va.Sensitive {
 		v := lookup(b.Body, f.src, []string{"sensitive"})

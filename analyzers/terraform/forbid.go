@@ -277,7 +277,9 @@ func (m *module) checkTags(keys []string) []Finding {
 			}
 			hasDefault = true
 			if attr, ok := b.Body.Attributes["tags"]; ok {
-				if obj, ok := attr.Expr.(*hclsyntax.ObjectConsExpr); ok {
+				if keys, known := m.mapKeys(attr.Expr); known {
+					maps.Copy(defaultKeys, keys)
+				} else if obj, ok := attr.Expr.(*hclsyntax.ObjectConsExpr); ok {
 					for _, it := range obj.Items {
 						defaultKeys[objKey(it.KeyExpr)] = true
 					}
@@ -290,12 +292,24 @@ func (m *module) checkTags(keys []string) []Finding {
 		if !taggable[r.typ] {
 			continue
 		}
+		if n, _, known := m.instances(r); known && n == 0 {
+			continue // creates nothing
+		}
 		attr, ok := r.block.Body.Attributes["tags"]
-		if !ok {
-			if !hasDefault {
+		// tags = local.empty, merge(local.a, {}) …: resolved when locals
+		// and defaults say what they are.
+		var resolved map[string]bool
+		known := false
+		if ok {
+			resolved, known = m.mapKeys(attr.Expr)
+		}
+		if !hasDefault && (!ok || (known && len(resolved) == 0)) {
+			if ok {
+				out = append(out, at(r.file, attr.SrcRange, RuleTags, "%s has no tags (its tags are an empty map)", r.addr()))
+			} else {
 				out = append(out, at(r.file, r.block.DefRange(), RuleTags, "%s has no tags", r.addr()))
-				continue
 			}
+			continue
 		}
 		if len(keys) == 0 {
 			continue
@@ -303,11 +317,15 @@ func (m *module) checkTags(keys []string) []Finding {
 		have := maps.Clone(defaultKeys)
 		if ok {
 			obj, isObj := attr.Expr.(*hclsyntax.ObjectConsExpr)
-			if !isObj {
-				continue // merge(local.tags, …) and friends: cannot tell statically, give the benefit of the doubt
-			}
-			for _, it := range obj.Items {
-				have[objKey(it.KeyExpr)] = true
+			switch {
+			case known:
+				maps.Copy(have, resolved)
+			case isObj:
+				for _, it := range obj.Items {
+					have[objKey(it.KeyExpr)] = true
+				}
+			default:
+				continue // depends on something only a plan knows: give the benefit of the doubt
 			}
 		}
 		var missing []string
