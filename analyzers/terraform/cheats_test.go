@@ -153,3 +153,40 @@ resource "aws_s3_bucket" "b" {
 		})
 	}
 }
+
+// TestTagKeysThroughLocalsWithUnknownValues: keys of a local merged from a
+// variable without default and literal tags are known even though a value
+// is not.
+func TestTagKeysThroughLocalsWithUnknownValues(t *testing.T) {
+	t.Parallel()
+	src := `variable "environment" {
+  type = string
+}
+variable "tags" {
+  type    = map(string)
+  default = {}
+}
+locals {
+  tags = merge(var.tags, {
+    Environment = var.environment
+    ManagedBy   = "terraform"
+  })
+}
+resource "aws_s3_bucket" "this" {
+  bucket = "x"
+  tags   = local.tags
+}
+`
+	for keys, want := range map[string]string{"Environment,ManagedBy": "", "Owner": "tags lack Owner"} {
+		rep, err := Check(map[string][]byte{"main.tf": []byte(src)}, Assertions{RequiredTagKeys: strings.Split(keys, ",")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case want == "" && !rep.OK():
+			t.Errorf("keys %s: findings %v, want none", keys, rep.Findings)
+		case want != "" && (len(rep.Findings) != 1 || !strings.Contains(rep.Findings[0].Message, want)):
+			t.Errorf("keys %s: findings %v, want %q", keys, rep.Findings, want)
+		}
+	}
+}

@@ -58,8 +58,11 @@ func (m *module) evalContext() *hcl.EvalContext {
 			if _, done := locals[a.Name]; done {
 				continue
 			}
+			// Known at the top (an object whose keys are known even if
+			// some values come from a variable without default) is enough
+			// for tags; count and for_each ask for wholly known values.
 			v, diags := a.Expr.Value(ctx)
-			if diags.HasErrors() || !v.IsWhollyKnown() {
+			if diags.HasErrors() || !v.IsKnown() {
 				continue
 			}
 			locals[a.Name] = v
@@ -113,10 +116,11 @@ func tfFunctions() map[string]function.Function {
 }
 
 // eval evaluates e in the module's static context; ok is false when the
-// value is not wholly known.
-func (m *module) eval(e hcl.Expression) (cty.Value, bool) {
+// value is not wholly known (shallow: only the value itself must be known,
+// as for the keys of an object).
+func (m *module) eval(e hcl.Expression, shallow bool) (cty.Value, bool) {
 	v, diags := e.Value(m.evalContext())
-	if diags.HasErrors() || !v.IsWhollyKnown() {
+	if diags.HasErrors() || !v.IsKnown() || (!shallow && !v.IsWhollyKnown()) {
 		return cty.NilVal, false
 	}
 	return v, true
@@ -127,7 +131,7 @@ func (m *module) eval(e hcl.Expression) (cty.Value, bool) {
 // statically.
 func (m *module) instances(r resource) (n int, expr string, known bool) {
 	if a, ok := r.block.Body.Attributes["count"]; ok {
-		v, ok := m.eval(a.Expr)
+		v, ok := m.eval(a.Expr, false)
 		if !ok || v.IsNull() || v.Type() != cty.Number {
 			return 0, "", false
 		}
@@ -135,7 +139,7 @@ func (m *module) instances(r resource) (n int, expr string, known bool) {
 		return int(i), "count = " + strings.TrimSpace(string(a.Expr.Range().SliceBytes(r.file.src))), true
 	}
 	if a, ok := r.block.Body.Attributes["for_each"]; ok {
-		v, ok := m.eval(a.Expr)
+		v, ok := m.eval(a.Expr, true)
 		if !ok || v.IsNull() || !v.CanIterateElements() {
 			return 0, "", false
 		}
@@ -147,7 +151,7 @@ func (m *module) instances(r resource) (n int, expr string, known bool) {
 // mapKeys returns the keys of a value that is an object or a map, ok false
 // when e is not statically known to be one.
 func (m *module) mapKeys(e hcl.Expression) (map[string]bool, bool) {
-	v, ok := m.eval(e)
+	v, ok := m.eval(e, true)
 	if !ok || v.IsNull() {
 		return nil, false
 	}
