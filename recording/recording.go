@@ -101,6 +101,8 @@ type Recorder struct {
 	live     atomic.Int64
 	queued   atomic.Int64 // bytes queued in all recordings
 	active   atomic.Int64 // recordings holding a compressor (mid-burst)
+	// dropped events and bytes, all recordings, since start (Dropped).
+	droppedEvents, droppedBytes atomic.Int64
 }
 
 // New returns a Recorder writing under cfg.Dir.
@@ -226,6 +228,8 @@ func (w *Writer) add(kind byte, p []byte) {
 	if w.qBytes+len(p) > w.r.cfg.QueueBytes || w.r.queued.Load()+int64(len(p)) > w.r.cfg.TotalQueueBytes {
 		w.dropped++
 		w.dropB += int64(len(p))
+		w.r.droppedEvents.Add(1)
+		w.r.droppedBytes.Add(int64(len(p)))
 		return
 	}
 	w.r.queued.Add(int64(len(p)))
