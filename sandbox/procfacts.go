@@ -46,7 +46,7 @@ type factsSource interface {
 
 func (m *Manager) factsSource() factsSource {
 	if m.cfg.Runtime == RuntimeRunsc {
-		return runscFacts{} // facts_runsc.go
+		return runscFacts{m: m} // facts_runsc.go
 	}
 	return dockerFacts{m: m}
 }

@@ -71,19 +71,3 @@ func TestRuntimeChoice(t *testing.T) {
 		t.Errorf("runc refused: %v", err)
 	}
 }
-
-// TestRuntimeProbeFactsUnderGVisor: under runsc the probe's facts source
-// refuses with a message naming gVisor, instead of reporting the sentry's
-// empty view (no process, no file: absence checks would pass vacuously).
-func TestRuntimeProbeFactsUnderGVisor(t *testing.T) {
-	t.Parallel()
-	m := &Manager{cfg: Config{Runtime: RuntimeRunsc}.withDefaults()}
-	_, err := m.factsSource().Attach(t.Context(), "0123456789abcdef")
-	if err == nil || !strings.Contains(err.Error(), "gVisor") || !strings.Contains(err.Error(), "0123456789ab") {
-		t.Fatalf("facts of a gVisor sandbox: %v", err)
-	}
-	m = &Manager{cfg: Config{}.withDefaults()}
-	if _, ok := m.factsSource().(dockerFacts); !ok {
-		t.Fatalf("runc sandboxes lost the host-PID-namespace facts source: %T", m.factsSource())
-	}
-}
