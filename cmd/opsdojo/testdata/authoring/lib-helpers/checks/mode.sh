@@ -1,0 +1,3 @@
+#!/bin/bash
+. "$(dirname "$0")/../lib/conf.sh"
+want mode fixed

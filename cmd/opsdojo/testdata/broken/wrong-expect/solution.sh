@@ -1,0 +1,2 @@
+#!/bin/bash
+printf "mode = fixed\nlevel = info\n" > /workspace/app.conf
