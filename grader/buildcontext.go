@@ -12,15 +12,12 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
-
-	"github.com/docker/docker/api/types/build"
 )
 
 // Limits of what a docker_build check shows the candidate.
 const (
 	maxOutputLine  = 400     // bytes of one line of build or program output
 	maxOutputBytes = 8 << 10 // bytes of a check's whole output excerpt (its end is kept)
-	maxLogRead     = 4 << 20 // bytes of a container's log tail read from the daemon
 )
 
 // tailBuffer is an io.Writer that keeps the last max bytes written.
@@ -48,20 +45,6 @@ func (t *tailBuffer) String() string {
 		i++ // a rune cut at the start
 	}
 	return string(t.b[i:])
-}
-
-// buildOptions are the daemon's build options: the classic builder with
-// no network for RUN steps, limits, no pull of a newer parent (a missing
-// base is refused by the policy before the build: the classic builder
-// would pull it whatever PullParent says), no build args, no remote
-// context, no extra hosts, the daemon's own platform.
-func buildOptions(tag, dockerfile, id string) build.ImageBuildOptions {
-	return build.ImageBuildOptions{
-		Tags: []string{tag}, Dockerfile: dockerfile, NetworkMode: "none",
-		Memory: buildMemory, MemorySwap: buildMemory, CPUPeriod: 100000, CPUQuota: int64(buildCPUs * 100000),
-		Remove: true, ForceRemove: true, PullParent: false, Version: build.BuilderV1,
-		Labels: map[string]string{LabelGraderBuild: id},
-	}
 }
 
 // checkedContext reads the build context, checks its Dockerfile with the

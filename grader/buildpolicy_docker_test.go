@@ -3,7 +3,6 @@ package grader_test
 import (
 	"archive/tar"
 	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -14,10 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/docker/docker/client"
-
 	"github.com/opsdojo/opsdojo/challenges"
 	"github.com/opsdojo/opsdojo/grader"
+	"github.com/opsdojo/opsdojo/sandbox"
 	"github.com/opsdojo/opsdojo/sandbox/sandboxtest"
 )
 
@@ -63,15 +61,13 @@ func tarOf(t *testing.T, files map[string]string) *bytes.Buffer {
 	return &buf
 }
 
-func builderFor(t *testing.T) (*grader.DockerBuilder, *client.Client) {
+func builderFor(t *testing.T) *grader.DockerBuilder {
 	t.Helper()
 	cli := sandboxtest.Client(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if _, err := cli.ImageInspect(ctx, buildBase); err != nil {
-		sandboxtest.Unavailable(t, "base image %s missing (opsdojo images build --offline): %v", buildBase, err)
-	}
-	return grader.NewDockerBuilder(cli, probeImage), cli
+	sandboxtest.NeedImage(t, cli, buildBase, "opsdojo images build --offline")
+	b := grader.NewDockerBuilder(sandbox.NewImageBuilder(cli), probeImage)
+	t.Cleanup(func() { sandboxtest.SweepLabelled(t, cli, b.LabelFilter()) })
+	return b
 }
 
 // TestBuildNeverReachesTheNetwork: Dockerfiles that would make the daemon
@@ -81,7 +77,7 @@ func builderFor(t *testing.T) (*grader.DockerBuilder, *client.Client) {
 // in no message or output.
 func TestBuildNeverReachesTheNetwork(t *testing.T) {
 	t.Parallel()
-	b, _ := builderFor(t)
+	b := builderFor(t)
 	port, secret, hits := loopbackSecret(t)
 	url := fmt.Sprintf("http://127.0.0.1:%d/secret", port)
 	// Every Dockerfile prints what it fetched when the container runs, as
@@ -147,7 +143,7 @@ func TestBuildNeverReachesTheNetwork(t *testing.T) {
 // container ids, cache hits of other builds, tags).
 func TestBuildOutputIsTheCandidates(t *testing.T) {
 	t.Parallel()
-	b, _ := builderFor(t)
+	b := builderFor(t)
 	ctx := sandboxtest.Context(t, 3*time.Minute)
 	df := "FROM " + buildBase + "\n# a comment\nCOPY a.txt /a.txt\nRUN echo built-by-candidate && head -c 100000 /dev/zero | tr '\\0' x\n" +
 		"CMD [\"sh\", \"-c\", \"cat /a.txt; head -c 300000 /dev/zero | tr '\\\\0' y; echo; echo bye; exit 3\"]\n"

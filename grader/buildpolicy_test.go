@@ -251,17 +251,6 @@ func TestOutputCaps(t *testing.T) {
 
 func utf8Valid(s string) bool { return strings.ToValidUTF8(s, "?") == s }
 
-// TestBuildOptionsNeverPull: the daemon's build options give RUN steps no
-// network and ask for no pull, no remote context, no build args.
-func TestBuildOptionsNeverPull(t *testing.T) {
-	t.Parallel()
-	o := buildOptions("opsdojo-grade/x:check", "Dockerfile", "id")
-	if o.NetworkMode != "none" || o.PullParent || o.RemoteContext != "" || len(o.BuildArgs) != 0 || o.Platform != "" ||
-		len(o.CacheFrom) != 0 || len(o.ExtraHosts) != 0 || o.Version != "1" || o.SessionID != "" {
-		t.Fatalf("build options %+v", o)
-	}
-}
-
 // BenchmarkBuildPolicy: the check of a typical multi-stage Dockerfile
 // (with a fake, in-memory image store; the real one adds one inspect per
 // base image).

@@ -7,7 +7,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,24 +17,17 @@ import (
 	"sync"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/image"
-	"github.com/docker/docker/client"
-	"github.com/docker/docker/errdefs"
-	"github.com/docker/docker/pkg/jsonmessage"
-	"github.com/docker/docker/pkg/stdcopy"
-
 	"github.com/opsdojo/opsdojo/challenges"
+	"github.com/opsdojo/opsdojo/sandbox"
 )
 
-// Limits of candidate image builds and runs.
+// Limits of candidate image builds and runs (the build's and the run's
+// memory, CPU and pids are sandbox's: sandbox.BuildMemory, RunMemory…).
 const (
 	maxBuildContext   = 64 << 20
-	buildMemory       = 1 << 30
-	buildCPUs         = 1.0
-	runMemory         = 256 << 20
-	runPids           = 128
-	runCPUs           = 0.5
+	maxExecOutput     = 64 << 10 // bytes of a run command's output read
+	maxLogTail        = 64 << 10 // bytes of a container's log tail kept
+	logTailLines      = 40
 	defaultReadyWait  = 30 * time.Second
 	buildLogTailLines = 30
 	// LabelGraderBuild marks images and containers of docker_build checks.
@@ -59,6 +51,25 @@ type BuildResult struct {
 	ImageSize int64
 }
 
+// BuildEngine is what docker_build checks need of the container engine:
+// build an image with no network and limits, run it hardened, look at it
+// from outside (state, processes, a file, its logs, a command, a probe
+// sharing its network), remove it. sandbox.ImageBuilder implements it.
+type BuildEngine interface {
+	LookupImage(ctx context.Context, ref string) (sandbox.ImageInfo, bool, error)
+	Build(ctx context.Context, s sandbox.BuildSpec, log io.Writer) (failure string, err error)
+	RemoveImage(ctx context.Context, ref string) error
+	CreateRun(ctx context.Context, s sandbox.RunSpec) (id string, err error)
+	Start(ctx context.Context, id string) error
+	State(ctx context.Context, id string) (sandbox.RunState, error)
+	Logs(ctx context.Context, id string, lines int, w io.Writer) error
+	Exec(ctx context.Context, id string, cmd []string, maxOut int64) (code int, out string, err error)
+	Processes(ctx context.Context, id string, psArgs []string) (titles []string, procs [][]string, err error)
+	ReadFile(ctx context.Context, id, path string, max int64) ([]byte, error)
+	RunHelper(ctx context.Context, s sandbox.HelperSpec, out io.Writer) (code int, err error)
+	RemoveContainer(ctx context.Context, id string) error
+}
+
 // DockerBuilder builds candidate images with the Docker daemon: the
 // Dockerfile checked by its BuildPolicy first (nothing that could make the
 // daemon fetch a URL or pull an image reaches it), RUN steps without
@@ -75,7 +86,7 @@ type BuildResult struct {
 // deletes the queue when it can take cacheMu exclusively without waiting.
 // The last grade to finish always can, so nothing is left behind.
 type DockerBuilder struct {
-	cli        *client.Client
+	eng        BuildEngine
 	probeImage string
 	policy     BuildPolicy
 	id         string // value of LabelGraderBuild on this builder's images and containers
@@ -85,10 +96,10 @@ type DockerBuilder struct {
 	pending   []string // image tags waiting to be deleted
 }
 
-// NewDockerBuilder returns a builder with the default build policy;
-// probeImage has curl and bash.
-func NewDockerBuilder(cli *client.Client, probeImage string) *DockerBuilder {
-	return &DockerBuilder{cli: cli, probeImage: probeImage, id: randomSuffix()}
+// NewDockerBuilder returns a builder on eng (sandbox.NewImageBuilder) with
+// the default build policy; probeImage has curl and bash.
+func NewDockerBuilder(eng BuildEngine, probeImage string) *DockerBuilder {
+	return &DockerBuilder{eng: eng, probeImage: probeImage, id: randomSuffix()}
 }
 
 // WithPolicy sets the build policy (the allowed base images); call it
@@ -100,18 +111,11 @@ func (d *DockerBuilder) WithPolicy(p BuildPolicy) *DockerBuilder {
 
 // lookupImage is the policy's ImageLookup: the daemon's local store only.
 func (d *DockerBuilder) lookupImage(ctx context.Context, ref string) (LocalImage, bool, error) {
-	ins, err := d.cli.ImageInspect(ctx, ref)
-	if errdefs.IsNotFound(err) {
-		return LocalImage{}, false, nil
+	info, found, err := d.eng.LookupImage(ctx, ref)
+	if err != nil || !found {
+		return LocalImage{}, found, err
 	}
-	if err != nil {
-		return LocalImage{}, false, err
-	}
-	var img LocalImage
-	if ins.Config != nil {
-		img.Env, img.OnBuild = ins.Config.Env, ins.Config.OnBuild
-	}
-	return img, true, nil
+	return LocalImage{Env: info.Env, OnBuild: info.OnBuild}, true, nil
 }
 
 // LabelFilter is the label (key=value) on every image and container this
@@ -144,8 +148,7 @@ func (d *DockerBuilder) release(ctx context.Context, img string) {
 				failed = append(failed, imgs[i:]...)
 				break
 			}
-			_, err := d.cli.ImageRemove(ctx, img, image.RemoveOptions{Force: true, PruneChildren: true})
-			if err != nil && !errdefs.IsNotFound(err) {
+			if err := d.eng.RemoveImage(ctx, img); err != nil {
 				failed = append(failed, img) // retried at the next release
 			}
 		}
@@ -178,7 +181,7 @@ func (d *DockerBuilder) BuildAndRun(ctx context.Context, req BuildRequest) (res 
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
 		for _, id := range containers {
-			_ = d.cli.ContainerRemove(cctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true})
+			_ = d.eng.RemoveContainer(cctx, id)
 		}
 		// Deleting images (and their untagged parents) is slow on a busy
 		// daemon: its own budget, larger than the containers'.
@@ -202,27 +205,23 @@ func (d *DockerBuilder) BuildAndRun(ctx context.Context, req BuildRequest) (res 
 	bctx, cancel := context.WithTimeout(ctx, req.BuildTimeout)
 	defer cancel()
 	d.cacheMu.RLock()
-	resp, err := d.cli.ImageBuild(bctx, buildCtx, buildOptions(tag, dfName, d.id))
-	if err != nil {
-		d.cacheMu.RUnlock()
-		switch {
-		case bctx.Err() != nil:
-			return BuildResult{Message: fmt.Sprintf("the build did not finish within %s", req.BuildTimeout)}, nil
-		case client.IsErrConnectionFailed(err):
-			return BuildResult{}, fmt.Errorf("start build: %w", err)
-		}
-		// The daemon refused the Dockerfile itself (a bad instruction):
-		// the candidate's problem, reported to them.
-		return BuildResult{Message: "the image does not build: " + daemonMessage(err.Error())}, nil
-	}
-	logTail, buildErr, step := readBuildLog(resp.Body)
-	resp.Body.Close()
+	blog := &buildLog{}
+	buildErr, err := d.eng.Build(bctx, sandbox.BuildSpec{Context: buildCtx, Dockerfile: dfName, Tag: tag, Labels: map[string]string{LabelGraderBuild: d.id}}, blog)
 	d.cacheMu.RUnlock() // the image is tagged: its own tag protects it now
-	res.Output = logTail
-	if bctx.Err() != nil {
+	res.Output = blog.Tail()
+	var rejected *sandbox.BuildRejectedError
+	switch {
+	case bctx.Err() != nil:
 		res.Message = fmt.Sprintf("the build did not finish within %s", req.BuildTimeout)
 		return res, nil
+	case errors.As(err, &rejected):
+		// The daemon refused the Dockerfile itself (a bad instruction):
+		// the candidate's problem, reported to them.
+		return BuildResult{Message: "the image does not build: " + daemonMessage(rejected.Msg)}, nil
+	case err != nil:
+		return BuildResult{}, err
 	}
+	step := blog.step
 	if buildErr != "" {
 		res.Message = "the image does not build: "
 		if step > 0 && step <= len(checked.StepLines) {
@@ -231,7 +230,10 @@ func (d *DockerBuilder) BuildAndRun(ctx context.Context, req BuildRequest) (res 
 		res.Message += daemonMessage(buildErr)
 		return res, nil
 	}
-	ins, err := d.cli.ImageInspect(ctx, tag)
+	ins, found, err := d.eng.LookupImage(ctx, tag)
+	if err == nil && !found {
+		err = errors.New("not found")
+	}
 	if err != nil {
 		return res, fmt.Errorf("inspect built image: %w", err)
 	}
@@ -245,19 +247,13 @@ func (d *DockerBuilder) BuildAndRun(ctx context.Context, req BuildRequest) (res 
 		res.Passed, res.Message = true, "the image builds; "+sizeNote
 		return res, nil
 	}
-	pids := int64(runPids)
-	cr, err := d.cli.ContainerCreate(ctx, &container.Config{Image: tag, Labels: map[string]string{LabelGraderBuild: d.id}},
-		&container.HostConfig{
-			NetworkMode: "none", CapDrop: []string{"ALL"}, SecurityOpt: []string{"no-new-privileges"},
-			Init: boolPtr(true), LogConfig: container.LogConfig{Type: "json-file", Config: map[string]string{"max-size": "1m", "max-file": "1"}},
-			Resources: container.Resources{Memory: runMemory, MemorySwap: runMemory, NanoCPUs: int64(runCPUs * 1e9), PidsLimit: &pids},
-		}, nil, nil, "opsdojo-grade-run-"+randomSuffix())
+	crID, err := d.eng.CreateRun(ctx, sandbox.RunSpec{Image: tag, Name: "opsdojo-grade-run-" + randomSuffix(), Labels: map[string]string{LabelGraderBuild: d.id}})
 	if err != nil {
 		res.Message = "the image builds but a container cannot be created from it: " + daemonMessage(err.Error())
 		return res, nil
 	}
-	containers = append(containers, cr.ID)
-	if err := d.cli.ContainerStart(ctx, cr.ID, container.StartOptions{}); err != nil {
+	containers = append(containers, crID)
+	if err := d.eng.Start(ctx, crID); err != nil {
 		res.Message = "the image builds but does not start: " + daemonMessage(err.Error())
 		return res, nil
 	}
@@ -270,20 +266,20 @@ func (d *DockerBuilder) BuildAndRun(ctx context.Context, req BuildRequest) (res 
 	switch {
 	case run.Port > 0:
 		time.Sleep(200 * time.Millisecond) // a container that dies at once is reported as such
-		if ins, err := d.cli.ContainerInspect(ctx, cr.ID); err == nil && ins.State != nil && !ins.State.Running {
-			problems = append(problems, d.notServing(ctx, cr.ID, run, ""))
+		if st, err := d.eng.State(ctx, crID); err == nil && !st.Running {
+			problems = append(problems, d.notServing(ctx, crID, run, ""))
 			break
 		}
-		ok, out, err := d.probePort(ctx, cr.ID, run, wait, &containers)
+		ok, out, err := d.probePort(ctx, crID, run, wait)
 		if err != nil {
 			return res, err
 		}
 		res.Output = strings.TrimSpace(res.Output + "\n--- probe ---\n" + out)
 		if !ok {
-			problems = append(problems, d.notServing(ctx, cr.ID, run, out))
+			problems = append(problems, d.notServing(ctx, crID, run, out))
 		}
 	case len(run.Command) > 0:
-		code, out, err := d.execIn(ctx, cr.ID, run.Command, wait)
+		code, out, err := d.execIn(ctx, crID, run.Command, wait)
 		res.Output = strings.TrimSpace(res.Output + "\n--- command ---\n" + out)
 		if err != nil {
 			problems = append(problems, "the command could not run: "+daemonMessage(err.Error()))
@@ -292,7 +288,7 @@ func (d *DockerBuilder) BuildAndRun(ctx context.Context, req BuildRequest) (res 
 		}
 	}
 	if run.ExpectUser != "" && len(problems) == 0 {
-		if msg := d.checkUser(ctx, cr.ID, run.ExpectUser); msg != "" {
+		if msg := d.checkUser(ctx, crID, run.ExpectUser); msg != "" {
 			problems = append(problems, msg)
 		}
 	}
@@ -313,69 +309,69 @@ func (d *DockerBuilder) BuildAndRun(ctx context.Context, req BuildRequest) (res 
 	return res, nil
 }
 
-func boolPtr(b bool) *bool { return &b }
+// buildLog is an io.Writer for the text a build prints; it keeps the last
+// lines that are the candidate's (their instructions and what their RUN
+// steps printed; not the daemon's own messages: layer and container ids,
+// cache hits of other candidates' builds, tags) and the last step number
+// the daemon started (1-based; 0 if none).
+//
+// The daemon cuts a long line into several messages (writes): a line is
+// what ends with a newline, however many writes carry it. partial holds
+// its start, at most maxOutputLine+1 bytes (capLine shows the first
+// maxOutputLine and marks the cut).
+type buildLog struct {
+	lines   []string
+	partial strings.Builder
+	step    int
+}
 
-// readBuildLog returns the last lines of the build output that are the
-// candidate's (their instructions and what their RUN steps printed; not
-// the daemon's own messages: layer and container ids, cache hits of other
-// candidates' builds, tags), the build's error message, if any, and the
-// last step number the daemon started (1-based; 0 if none).
-func readBuildLog(r io.Reader) (tail string, errMsg string, step int) {
-	dec := json.NewDecoder(r)
-	var lines []string
-	// The daemon cuts a long line into several stream messages: a line is
-	// what ends with a newline, however many messages carry it. partial
-	// holds its start, at most maxOutputLine+1 bytes (capLine shows the
-	// first maxOutputLine and marks the cut).
-	var partial strings.Builder
-	flush := func() {
-		l := partial.String()
-		partial.Reset()
-		if strings.TrimSpace(l) == "" || isDaemonLine(l) {
-			return
-		}
-		if n, ok := stepNumber(l); ok {
-			step = n
-		}
-		lines = append(lines, capLine(l))
-		if len(lines) > buildLogTailLines {
-			lines = lines[1:]
-		}
-	}
-	add := func(text string) {
-		if room := maxOutputLine + 1 - partial.Len(); room > 0 {
-			partial.WriteString(text[:min(len(text), room)])
-		}
-	}
+func (b *buildLog) Write(p []byte) (int, error) {
+	text := string(p)
 	for {
-		var m jsonmessage.JSONMessage
-		if err := dec.Decode(&m); err != nil {
+		i := strings.IndexByte(text, '\n')
+		if i < 0 {
+			b.add(text)
 			break
 		}
-		if m.Error != nil {
-			errMsg = m.Error.Message
-		}
-		text := m.Stream
-		for {
-			i := strings.IndexByte(text, '\n')
-			if i < 0 {
-				add(text)
-				break
-			}
-			add(text[:i])
-			flush()
-			text = text[i+1:]
-		}
+		b.add(text[:i])
+		b.flush()
+		text = text[i+1:]
 	}
-	if partial.Len() > 0 {
-		flush()
+	return len(p), nil
+}
+
+func (b *buildLog) add(text string) {
+	if room := maxOutputLine + 1 - b.partial.Len(); room > 0 {
+		b.partial.WriteString(text[:min(len(text), room)])
 	}
-	return strings.Join(lines, "\n"), errMsg, step
+}
+
+func (b *buildLog) flush() {
+	l := b.partial.String()
+	b.partial.Reset()
+	if strings.TrimSpace(l) == "" || isDaemonLine(l) {
+		return
+	}
+	if n, ok := stepNumber(l); ok {
+		b.step = n
+	}
+	b.lines = append(b.lines, capLine(l))
+	if len(b.lines) > buildLogTailLines {
+		b.lines = b.lines[1:]
+	}
+}
+
+// Tail returns the kept lines, the unfinished last one included.
+func (b *buildLog) Tail() string {
+	if b.partial.Len() > 0 {
+		b.flush()
+	}
+	return strings.Join(b.lines, "\n")
 }
 
 // probePort polls the container's port from a probe container that shares
 // only its network namespace.
-func (d *DockerBuilder) probePort(ctx context.Context, id string, run *challenges.BuildRun, wait time.Duration, containers *[]string) (bool, string, error) {
+func (d *DockerBuilder) probePort(ctx context.Context, id string, run *challenges.BuildRun, wait time.Duration) (bool, string, error) {
 	p := run.HTTPPath
 	if p == "" {
 		p = "/"
@@ -396,57 +392,35 @@ for i in $(seq %d); do
 done
 echo "last answer: HTTP $code"; head -c 2000 /tmp/body 2>/dev/null; exit 1
 `, tries, run.Port, p, want)
-	pids := int64(64)
-	cr, err := d.cli.ContainerCreate(ctx, &container.Config{Image: d.probeImage, Cmd: []string{"bash", "-c", script}, Entrypoint: []string{},
-		Labels: map[string]string{LabelGraderBuild: d.id}},
-		&container.HostConfig{NetworkMode: container.NetworkMode("container:" + id), CapDrop: []string{"ALL"}, SecurityOpt: []string{"no-new-privileges"},
-			Resources: container.Resources{Memory: 128 << 20, MemorySwap: 128 << 20, PidsLimit: &pids}}, nil, nil, "opsdojo-grade-probe-"+randomSuffix())
-	if err != nil {
-		return false, "", fmt.Errorf("create port probe: %w", err)
-	}
-	*containers = append(*containers, cr.ID)
-	waitC, errC := d.cli.ContainerWait(ctx, cr.ID, container.WaitConditionNextExit)
-	if err := d.cli.ContainerStart(ctx, cr.ID, container.StartOptions{}); err != nil {
-		// Joining the namespace of a container that is exiting fails in
-		// more than one way ("non running container", runc's "can't get
-		// final child's PID"): the candidate's container stopped.
-		if ins, ierr := d.cli.ContainerInspect(ctx, id); strings.Contains(err.Error(), "non running container") ||
-			(ierr == nil && ins.State != nil && !ins.State.Running) {
-			return false, "the container stopped before it could be probed", nil
-		}
-		return false, "", fmt.Errorf("start port probe: %w", err)
-	}
-	var code int64 = -1
-	select {
-	case w := <-waitC:
-		code = w.StatusCode
-	case err := <-errC:
-		return false, "", fmt.Errorf("wait for port probe: %w", err)
-	case <-ctx.Done():
+	out := &tailBuffer{max: maxLogTail}
+	code, err := d.eng.RunHelper(ctx, sandbox.HelperSpec{Image: d.probeImage, Cmd: []string{"bash", "-c", script}, NetworkOf: id,
+		Name: "opsdojo-grade-probe-" + randomSuffix(), Labels: map[string]string{LabelGraderBuild: d.id}}, out)
+	switch {
+	case errors.Is(err, sandbox.ErrNotRunning):
+		return false, "the container stopped before it could be probed", nil
+	case ctx.Err() != nil:
 		return false, "timed out", nil
+	case err != nil:
+		return false, "", fmt.Errorf("port probe: %w", err)
 	}
-	out := d.logs(ctx, cr.ID)
-	return code == 0, out, nil
+	return code == 0, strings.TrimSpace(out.String()), nil
 }
 
 func (d *DockerBuilder) logs(ctx context.Context, id string) string {
-	rc, err := d.cli.ContainerLogs(ctx, id, container.LogsOptions{ShowStdout: true, ShowStderr: true, Tail: "40"})
-	if err != nil {
-		return ""
-	}
-	defer rc.Close()
 	// Keep the end: the last lines are what the candidate needs, and one
 	// long line can be bigger than the whole excerpt.
-	out := &tailBuffer{max: 64 << 10}
-	_, _ = stdcopy.StdCopy(out, out, io.LimitReader(rc, maxLogRead))
+	out := &tailBuffer{max: maxLogTail}
+	if err := d.eng.Logs(ctx, id, logTailLines, out); err != nil {
+		return ""
+	}
 	return strings.TrimSpace(out.String())
 }
 
 // notServing explains a failed port probe: the container may have exited.
 func (d *DockerBuilder) notServing(ctx context.Context, id string, run *challenges.BuildRun, probeOut string) string {
-	if ins, err := d.cli.ContainerInspect(ctx, id); err == nil && ins.State != nil && !ins.State.Running {
-		msg := fmt.Sprintf("the container exited with status %d", ins.State.ExitCode)
-		if ins.State.OOMKilled {
+	if st, err := d.eng.State(ctx, id); err == nil && !st.Running {
+		msg := fmt.Sprintf("the container exited with status %d", st.ExitCode)
+		if st.OOMKilled {
 			msg += " (out of memory)"
 		}
 		if l := d.logs(ctx, id); l != "" {
@@ -471,28 +445,11 @@ func lastLines(s string, n int) string {
 func (d *DockerBuilder) execIn(ctx context.Context, id string, cmd []string, timeout time.Duration) (int, string, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	ex, err := d.cli.ContainerExecCreate(ctx, id, container.ExecOptions{Cmd: cmd, AttachStdout: true, AttachStderr: true})
-	if err != nil {
-		return 0, "", err
+	code, out, err := d.eng.Exec(ctx, id, cmd, maxExecOutput)
+	if err != nil && ctx.Err() != nil {
+		return 0, out, fmt.Errorf("timed out after %s", timeout)
 	}
-	hj, err := d.cli.ContainerExecAttach(ctx, ex.ID, container.ExecAttachOptions{})
-	if err != nil {
-		return 0, "", err
-	}
-	defer hj.Close()
-	var out bytes.Buffer
-	done := make(chan struct{})
-	go func() { _, _ = stdcopy.StdCopy(&out, &out, io.LimitReader(hj.Reader, 64<<10)); close(done) }()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		return 0, out.String(), fmt.Errorf("timed out after %s", timeout)
-	}
-	ins, err := d.cli.ContainerExecInspect(ctx, ex.ID)
-	if err != nil {
-		return 0, out.String(), err
-	}
-	return ins.ExitCode, out.String(), nil
+	return code, out, err
 }
 
 // checkUser compares the uid of the container's main process with want (a
@@ -526,18 +483,18 @@ func (d *DockerBuilder) checkUser(ctx context.Context, id, want string) string {
 // reports). ps lists processes by pid, and pids wrap around on a busy host,
 // so the list's order says nothing about which process came first.
 func (d *DockerBuilder) mainProcessUID(ctx context.Context, id string) (int, error) {
-	ins, err := d.cli.ContainerInspect(ctx, id)
+	st, err := d.eng.State(ctx, id)
 	if err != nil {
 		return 0, fmt.Errorf("cannot inspect the container: %w", err)
 	}
-	if ins.State == nil || !ins.State.Running || ins.State.Pid == 0 {
+	if !st.Running || st.Pid == 0 {
 		return 0, errors.New("the container is not running")
 	}
-	top, err := d.cli.ContainerTop(ctx, id, []string{"-o", "pid,ppid,uid,etimes"})
+	titles, procs, err := d.eng.Processes(ctx, id, []string{"-o", "pid,ppid,uid,etimes"})
 	if err != nil {
 		return 0, fmt.Errorf("cannot list the container's processes: %w", err)
 	}
-	return mainProcessUID(top.Titles, top.Processes, ins.State.Pid)
+	return mainProcessUID(titles, procs, st.Pid)
 }
 
 // mainProcessUID finds, in ps output with pid, ppid, uid and etimes
@@ -592,16 +549,11 @@ func mainProcessUID(titles []string, procs [][]string, initPid int) (int, error)
 }
 
 func (d *DockerBuilder) uidInImage(ctx context.Context, id, name string) int {
-	rc, _, err := d.cli.CopyFromContainer(ctx, id, "/etc/passwd")
+	passwd, err := d.eng.ReadFile(ctx, id, "/etc/passwd", 1<<20)
 	if err != nil {
 		return -1
 	}
-	defer rc.Close()
-	tr := tar.NewReader(rc)
-	if _, err := tr.Next(); err != nil {
-		return -1
-	}
-	sc := bufio.NewScanner(io.LimitReader(tr, 1<<20))
+	sc := bufio.NewScanner(bytes.NewReader(passwd))
 	for sc.Scan() {
 		f := strings.Split(sc.Text(), ":")
 		if len(f) >= 3 && f[0] == name {

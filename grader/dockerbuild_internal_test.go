@@ -1,7 +1,6 @@
 package grader
 
 import (
-	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -36,16 +35,14 @@ func TestMainProcessUID(t *testing.T) {
 	}
 }
 
-// The daemon cuts a long line of RUN output into several stream messages;
-// readBuildLog must see one line (capped once), not one line per message,
-// or a long line would push the candidate's steps out of the excerpt.
-func TestReadBuildLogJoinsSplitLines(t *testing.T) {
+// The daemon cuts a long line of RUN output into several stream messages
+// (sandbox writes each to the build log): buildLog must see one line
+// (capped once), not one line per write, or a long line would push the
+// candidate's steps out of the excerpt.
+func TestBuildLogJoinsSplitLines(t *testing.T) {
 	t.Parallel()
-	var in strings.Builder
-	msg := func(s string) {
-		b, _ := json.Marshal(map[string]string{"stream": s})
-		in.Write(b)
-	}
+	b := &buildLog{}
+	msg := func(s string) { _, _ = b.Write([]byte(s)) }
 	msg("Step 3/5 : RUN echo built && head -c 100000 /dev/zero | tr '\\0' x\n")
 	msg(" ---> Running in 0123456789ab\n")
 	msg("built\n")
@@ -53,7 +50,7 @@ func TestReadBuildLogJoinsSplitLines(t *testing.T) {
 		msg(strings.Repeat("x", 2000)) // one 100000-byte line in 50 messages
 	}
 	msg("\nStep 4/5 : CMD [\"true\"]\n")
-	tail, _, step := readBuildLog(strings.NewReader(in.String()))
+	tail, step := b.Tail(), b.step
 	lines := strings.Split(tail, "\n")
 	want := []string{"Step 3/5 : RUN echo built && head -c 100000 /dev/zero | tr '\\0' x", "built", strings.Repeat("x", maxOutputLine) + " …", "Step 4/5 : CMD [\"true\"]"}
 	if step != 4 || len(lines) != len(want) {

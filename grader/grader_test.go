@@ -8,11 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/filters"
-	"github.com/docker/docker/api/types/image"
-	"github.com/docker/docker/client"
-
 	"github.com/opsdojo/opsdojo/challenges"
 	"github.com/opsdojo/opsdojo/grader"
 	"github.com/opsdojo/opsdojo/sandbox"
@@ -22,10 +17,9 @@ import (
 const probeImage = "opsdojo/probe:latest"
 
 type env struct {
-	m   *sandbox.Manager
-	g   *grader.Grader
-	b   *grader.DockerBuilder
-	cli *client.Client
+	m *sandbox.Manager
+	g *grader.Grader
+	b *grader.DockerBuilder
 }
 
 func newEnv(t *testing.T) env { return newEnvB(t) }
@@ -34,18 +28,16 @@ func newEnvB(t testing.TB) env {
 	t.Helper()
 	cli := sandboxtest.Client(t)
 	sandboxtest.Image(t, cli)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if _, err := cli.ImageInspect(ctx, probeImage); err != nil {
-		sandboxtest.Unavailable(t, "probe image %s missing (opsdojo images build): %v", probeImage, err)
-	}
+	sandboxtest.NeedImage(t, cli, probeImage, "opsdojo images build")
 	log := slog.New(slog.DiscardHandler)
 	m, err := sandbox.NewManager(cli, sandbox.Config{Instance: sandboxtest.Instance(t, cli), MaxPerOwner: -1, ProbeImage: probeImage, Runtime: sandboxtest.Runtime()}, log, time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := grader.NewDockerBuilder(cli, probeImage)
-	return env{m: m, g: grader.New(m, b, log, time.Now), b: b, cli: cli}
+	b := grader.NewDockerBuilder(sandbox.NewImageBuilder(cli), probeImage)
+	// What the builder could not delete in time is the test's to remove.
+	t.Cleanup(func() { sandboxtest.SweepLabelled(t, cli, b.LabelFilter()) })
+	return env{m: m, g: grader.New(m, b, log, time.Now), b: b}
 }
 
 func load(t *testing.T, dir string) *challenges.Challenge { return loadB(t, dir) }
@@ -390,15 +382,7 @@ func TestConcurrentIdenticalBuilds(t *testing.T) {
 		}
 	}
 	// Once the last grade is done, none of its images or containers is left.
-	f := filters.NewArgs(filters.Arg("label", e.b.LabelFilter()))
-	imgs, err := e.cli.ImageList(ctx, image.ListOptions{All: true, Filters: f})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctrs, err := e.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: f})
-	if err != nil {
-		t.Fatal(err)
-	}
+	imgs, ctrs := sandboxtest.Labelled(t, sandboxtest.Client(t), e.b.LabelFilter())
 	if len(imgs) != 0 || len(ctrs) != 0 {
 		t.Fatalf("%d images and %d containers of the grader's builds were left behind", len(imgs), len(ctrs))
 	}

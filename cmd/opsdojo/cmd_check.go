@@ -64,7 +64,7 @@ func runChallengeCheck(ctx context.Context, app *cli, args []string) error {
 	}
 	defer dc.Close()
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	err = (dockerPinger{dc}).Ping(pctx)
+	err = sandbox.NewPinger(dc).Ping(pctx)
 	cancel()
 	if err != nil {
 		return fmt.Errorf("%w\n  fix: start dockerd (scripts/setup-host.sh)", err)
@@ -95,7 +95,7 @@ func runChallengeCheck(ctx context.Context, app *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	g := grader.New(m, grader.NewDockerBuilder(dc, *probeImage), log, time.Now)
+	g := grader.New(m, grader.NewDockerBuilder(sandbox.NewImageBuilder(dc), *probeImage), log, time.Now)
 	res, err := g.Grade(ctx, sub, grader.TargetFor(sub, seed, sb.ID))
 	if err != nil {
 		return err

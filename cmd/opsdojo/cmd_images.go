@@ -36,7 +36,7 @@ func runImages(ctx context.Context, app *cli, args []string) error {
 	}
 	defer dc.Close()
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	if err := (dockerPinger{dc}).Ping(pctx); err != nil {
+	if err := sandbox.NewPinger(dc).Ping(pctx); err != nil {
 		cancel()
 		return fmt.Errorf("%w\n  fix: start dockerd (scripts/setup-host.sh does it) or set DOCKER_HOST", err)
 	}

@@ -16,7 +16,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/docker/docker/client"
 	"github.com/moby/term"
 
 	"github.com/opsdojo/opsdojo/challenges"
@@ -173,9 +172,9 @@ func (sf *sandboxFlags) apply(s *sandbox.Spec, f *flagSet, fromChallenge bool) e
 
 // newSandboxManager connects to Docker (DOCKER_HOST etc.) and returns a Manager.
 func newSandboxManager(app *cli, instance string, verbose bool) (*sandbox.Manager, func(), error) {
-	dc, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	dc, err := newDockerClient()
 	if err != nil {
-		return nil, nil, fmt.Errorf("docker client: %w", err)
+		return nil, nil, err
 	}
 	level := slog.LevelWarn
 	if verbose {

@@ -58,7 +58,7 @@ func runChallengeTest(ctx context.Context, app *cli, args []string) error {
 	}
 	defer dc.Close()
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	err = (dockerPinger{dc}).Ping(pctx)
+	err = sandbox.NewPinger(dc).Ping(pctx)
 	cancel()
 	if err != nil {
 		return fmt.Errorf("%w\n  fix: start dockerd (scripts/setup-host.sh)", err)
@@ -73,7 +73,7 @@ func runChallengeTest(ctx context.Context, app *cli, args []string) error {
 		defer cancel()
 		_ = m.Close(cctx)
 	}()
-	g := grader.New(m, grader.NewDockerBuilder(dc, *probeImage), log, time.Now)
+	g := grader.New(m, grader.NewDockerBuilder(sandbox.NewImageBuilder(dc), *probeImage), log, time.Now)
 	st := grader.NewSelfTester(m, g, *parallel)
 	failed := 0
 	for _, ch := range chs {

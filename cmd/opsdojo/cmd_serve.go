@@ -13,8 +13,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/docker/docker/client"
-
 	"github.com/opsdojo/opsdojo/accounts"
 	"github.com/opsdojo/opsdojo/assignments"
 	"github.com/opsdojo/opsdojo/attempts"
@@ -87,24 +85,7 @@ func (cf *commonFlags) openMigrated(ctx context.Context, log *slog.Logger) (*sto
 
 // newDockerClient connects to dockerd from the environment (DOCKER_HOST…)
 // with API-version negotiation, so a 20.10 daemon (API 1.41) works.
-func newDockerClient() (*client.Client, error) {
-	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-	if err != nil {
-		return nil, fmt.Errorf("docker client: %w", err)
-	}
-	return cli, nil
-}
-
-// dockerPinger reports whether dockerd answers, negotiating the API version
-// on first success.
-type dockerPinger struct{ cli *client.Client }
-
-func (p dockerPinger) Ping(ctx context.Context) error {
-	if _, err := p.cli.Ping(ctx); err != nil {
-		return fmt.Errorf("docker daemon at %s unreachable: %w", p.cli.DaemonHost(), err)
-	}
-	return nil
-}
+var newDockerClient = sandbox.NewClient
 
 func runServe(ctx context.Context, app *cli, args []string) error {
 	fs := newFlagSet(app, "serve", "serve [flags]")
@@ -177,7 +158,7 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 		return err
 	}
 	defer dc.Close()
-	docker := dockerPinger{dc}
+	docker := sandbox.NewPinger(dc)
 	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	if err := docker.Ping(pctx); err != nil {
 		log.Warn("Docker is unreachable: sandboxes cannot start until it is back; /readyz reports it", "err", err)
@@ -211,7 +192,7 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 		defer cancel()
 		_ = mgr.Close(cctx)
 	}()
-	g := grader.New(mgr, grader.NewDockerBuilder(dc, *probeImage).WithPolicy(grader.BuildPolicy{BaseImages: splitList(*buildBases)}), log, time.Now)
+	g := grader.New(mgr, grader.NewDockerBuilder(sandbox.NewImageBuilder(dc), *probeImage).WithPolicy(grader.BuildPolicy{BaseImages: splitList(*buildBases)}), log, time.Now)
 	var svc *attempts.Service
 	// Uploaded challenges live under the data dir, beside the shipped ones.
 	uploads := filepath.Join(*cf.dataDir, "challenges")

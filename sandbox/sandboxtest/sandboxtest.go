@@ -13,8 +13,10 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
+	"github.com/docker/docker/errdefs"
 )
 
 // Names shared with the sandbox package (kept literal: sandbox imports nothing
@@ -68,6 +70,60 @@ func Image(t testing.TB, cli *client.Client) string {
 		Unavailable(t, "test image %s not present (build it with `opsdojo images build`): %v", img, err)
 	}
 	return img
+}
+
+// NeedImage skips t (fails it under CI=true) when ref is not in the
+// daemon's local store; how says how to get it.
+func NeedImage(t testing.TB, cli *client.Client, ref, how string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), pingTimeout)
+	defer cancel()
+	if _, err := cli.ImageInspect(ctx, ref); err != nil {
+		Unavailable(t, "image %s missing (%s): %v", ref, how, err)
+	}
+}
+
+// Labelled returns the ids of the images and the containers (running or
+// not) that carry label (key=value).
+func Labelled(t testing.TB, cli *client.Client, label string) (images, containers []string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), sweepTimeout)
+	defer cancel()
+	f := filters.NewArgs(filters.Arg("label", label))
+	imgs, err := cli.ImageList(ctx, image.ListOptions{All: true, Filters: f})
+	if err != nil {
+		t.Fatalf("list images labelled %s: %v", label, err)
+	}
+	ctrs, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: f})
+	if err != nil {
+		t.Fatalf("list containers labelled %s: %v", label, err)
+	}
+	for _, i := range imgs {
+		images = append(images, i.ID)
+	}
+	for _, c := range ctrs {
+		containers = append(containers, c.ID)
+	}
+	return images, containers
+}
+
+// SweepLabelled removes the containers and then the images that carry
+// label (key=value): what a test's image builds left behind.
+func SweepLabelled(t testing.TB, cli *client.Client, label string) {
+	t.Helper()
+	imgs, ctrs := Labelled(t, cli, label)
+	ctx, cancel := context.WithTimeout(context.Background(), sweepTimeout)
+	defer cancel()
+	for _, id := range ctrs {
+		if err := cli.ContainerRemove(ctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true}); err != nil {
+			t.Logf("sweep %s: remove container %.12s: %v", label, id, err)
+		}
+	}
+	for _, id := range imgs {
+		if _, err := cli.ImageRemove(ctx, id, image.RemoveOptions{Force: true, PruneChildren: true}); err != nil && !errdefs.IsNotFound(err) {
+			t.Logf("sweep %s: remove image %.19s: %v", label, id, err)
+		}
+	}
 }
 
 // Instance returns a fresh instance name for a sandbox.Config and registers
