@@ -96,6 +96,10 @@ func (g *Grader) runProbed(ctx context.Context, ch *challenges.Challenge, t Targ
 			continue
 		}
 		r.Duration = pr.duration
+		if pr.notrun != "" {
+			r.Message, r.NotRun, r.Output = "the grader could not run this check: "+pr.notrun, true, pr.output
+			continue
+		}
 		if pr.exit == timedOutExit || pr.exit == timedOutKillExt {
 			if pr.duration >= c.Timeout.D()-50*time.Millisecond {
 				r.TimedOut = true
@@ -133,10 +137,10 @@ cd /tmp
 run() {
 	local id=$1 t=$2 s e rc
 	s=$(date +%s%N)
-	timeout -k 2 "$t" /bin/bash "/opsdojo/checks/$id" >"/tmp/$id.out" 2>&1 </dev/null
+	SBX_NOTRUN="/tmp/$id.notrun" timeout -k 2 "$t" /bin/bash "/opsdojo/checks/$id" >"/tmp/$id.out" 2>&1 </dev/null
 	rc=$?
 	e=$(date +%s%N)
-	printf '` + resultMarker + ` %s %d %d %s\n' "$id" "$rc" $(( (e - s) / 1000000 )) "$(head -c ` + "8192" + ` "/tmp/$id.out" | base64 -w0)"
+	printf '` + resultMarker + ` %s %d %d %s notrun=%s\n' "$id" "$rc" $(( (e - s) / 1000000 )) "$(head -c ` + "8192" + ` "/tmp/$id.out" | base64 -w0)" "$(head -c 1024 "/tmp/$id.notrun" 2>/dev/null | base64 -w0)"
 }
 `
 
@@ -144,6 +148,10 @@ type probeResult struct {
 	exit     int
 	duration time.Duration
 	output   string
+	// notrun is why a probe helper could not establish a fact (sbx-*
+	// write it to $SBX_NOTRUN, e.g. a path inside a gVisor sandbox's
+	// tmpfs): the check is "not run", whatever the script made of it.
+	notrun string
 }
 
 func parseProbeOutput(stdout []byte) map[string]probeResult {
@@ -160,11 +168,16 @@ func parseProbeOutput(stdout []byte) map[string]probeResult {
 		if err1 != nil || err2 != nil {
 			continue
 		}
-		var data []byte
-		if len(f) >= 5 {
-			data, _ = base64.StdEncoding.DecodeString(f[4])
+		var data, notrun []byte
+		for _, x := range f[4:] { // the output is empty (absent) or comes first
+			if v, ok := strings.CutPrefix(x, "notrun="); ok {
+				notrun, _ = base64.StdEncoding.DecodeString(v)
+			} else if data == nil {
+				data, _ = base64.StdEncoding.DecodeString(x)
+			}
 		}
-		out[f[1]] = probeResult{exit: exit, duration: time.Duration(ms) * time.Millisecond, output: string(data)}
+		out[f[1]] = probeResult{exit: exit, duration: time.Duration(ms) * time.Millisecond, output: string(data),
+			notrun: strings.TrimSpace(strings.SplitN(string(notrun), "\n", 2)[0])}
 	}
 	return out
 }
