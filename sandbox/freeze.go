@@ -309,7 +309,8 @@ func lines(b []byte) []string {
 }
 
 // errPaused reports whether err is Docker refusing an exec in a paused
-// container (the freeze kills those processes itself).
+// container (the freeze kills those processes itself): the daemon answers
+// that with a conflict (errdefs), recognised by its type, not its text.
 func errPaused(err error) bool {
-	return err != nil && (errdefs.IsConflict(err) || strings.Contains(err.Error(), "is paused")) && !errors.Is(err, ErrNotFound)
+	return err != nil && errdefs.IsConflict(err) && !errors.Is(err, ErrNotFound)
 }

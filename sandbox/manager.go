@@ -388,7 +388,7 @@ func (m *Manager) createContainer(ctx context.Context, s Spec, name string, labe
 		m.mu.Unlock()
 	}
 	if err != nil {
-		if errdefs.IsNotFound(err) && strings.Contains(err.Error(), "No such image") {
+		if errdefs.IsNotFound(err) && m.imageMissing(ctx, s.Image) {
 			// The API's create never pulls (the docker CLI does, not the
 			// daemon), and neither does the manager: sandbox images are
 			// built on the host, never fetched.

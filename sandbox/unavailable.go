@@ -1,7 +1,10 @@
 package sandbox
 
 import (
+	"context"
+
 	"github.com/docker/docker/client"
+	"github.com/docker/docker/errdefs"
 
 	"github.com/opsdojo/opsdojo/apperr"
 )
@@ -19,4 +22,12 @@ func unavailable(err error) error {
 		return apperr.Hide(ErrUnavailable, err)
 	}
 	return err
+}
+
+// imageMissing says whether image is absent from the Docker host, asked of
+// the daemon (a create's not-found may also be about its network; the
+// error's text is not read).
+func (m *Manager) imageMissing(ctx context.Context, image string) bool {
+	_, _, err := m.cli.ImageInspectWithRaw(ctx, image)
+	return errdefs.IsNotFound(err)
 }
