@@ -287,7 +287,11 @@ func (d *decoder) decodeStruct(n *yaml.Node, path, what string, vs ...reflect.Va
 		}
 		if !found {
 			d.pos[kp] = k
-			d.addf(k, "%s: unknown field%s%s; expected one of: %s", kp, what, suggest(k.Value, names), strings.Join(names, ", "))
+			hint := suggest(k.Value, names)
+			if hint == "" {
+				hint = elsewhere(path, k.Value)
+			}
+			d.addf(k, "%s: unknown field%s%s; expected one of: %s", kp, what, hint, strings.Join(names, ", "))
 		}
 	}
 	return present

@@ -140,7 +140,7 @@ func challengeDirs(p string) ([]string, error) {
 // runChallengeNew scaffolds a challenge that passes lint and self-test.
 func runChallengeNew(_ context.Context, app *cli, args []string) error {
 	fs := newFlagSet(app, "challenge new", "challenge new KIND NAME [--dir DIR] [--schema URL]\n\nKIND is troubleshoot, dockerfile or terraform; NAME is the challenge id (a slug)")
-	dir := fs.String("dir", ".", "parent directory; the challenge is created in DIR/NAME")
+	dir := fs.String("dir", "", "the challenge's directory, created if missing (default ./NAME)")
 	schema := fs.String("schema", challenges.SchemaURL, "JSON Schema reference written in the yaml-language-server comment")
 	force := fs.Bool("force", false, "write into an existing, non-empty directory")
 	// Flags may come before or after the positional arguments.
@@ -165,7 +165,10 @@ func runChallengeNew(_ context.Context, app *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	target := filepath.Join(*dir, name)
+	target := *dir
+	if target == "" {
+		target = name
+	}
 	if entries, err := os.ReadDir(target); err == nil && len(entries) > 0 && !*force {
 		return fmt.Errorf("%s exists and is not empty (use --force to write into it)", target)
 	}

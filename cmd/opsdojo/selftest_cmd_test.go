@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -170,5 +171,25 @@ func TestChallengeCheckLiveSandbox(t *testing.T) {
 	}
 	if res, err := m.Exec(ctx, sb.ID, []string{"true"}, sandbox.ExecOptions{}); err != nil || res.ExitCode != 0 {
 		t.Fatalf("the sandbox does not run after challenge check: %v %+v", err, res)
+	}
+}
+
+// TestChallengeNewDirIsTheChallenge: --dir X makes X the challenge's
+// directory (not X/NAME), created with its parents; a non-empty X is
+// refused without --force.
+func TestChallengeNewDirIsTheChallenge(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "labs", "mine")
+	if code, out, stderr := run(t, nil, "challenge", "new", "troubleshoot", "my-lab", "--dir", dir); code != 0 || !strings.Contains(out, "in "+dir+"\n") {
+		t.Fatalf("new: %d %s %s", code, out, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "challenge.yaml")); err != nil {
+		t.Fatalf("no challenge.yaml in --dir: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "my-lab")); !os.IsNotExist(err) {
+		t.Fatalf("DIR/NAME was created: %v", err)
+	}
+	if code, _, stderr := run(t, nil, "challenge", "new", "troubleshoot", "my-lab", "--dir", dir); code != 1 || !strings.Contains(stderr, dir+" exists and is not empty (use --force") {
+		t.Fatalf("second new: %d %s", code, stderr)
 	}
 }
