@@ -68,6 +68,8 @@ type Config struct {
 	// HashHook, when set, runs inside the hashing gate before each hash
 	// (tests count and hold hashes with it).
 	HashHook func()
+	// Observer is told about refused logins (metrics); nil: none.
+	Observer LoginObserver
 }
 
 // DefaultConfig is a reasonable production default.
@@ -201,9 +203,8 @@ type Session struct {
 	InviteID string
 }
 
-// Login checks credentials and opens a new session, returning the cookie
-// token (never stored). Callers revoke any previous session (rotation).
-func (s *Service) Login(ctx context.Context, email, password, ip, userAgent string) (token string, sess *Session, err error) {
+// login is Login without the observation (observe.go).
+func (s *Service) login(ctx context.Context, email, password, ip, userAgent string) (token string, sess *Session, err error) {
 	email = strings.ToLower(strings.TrimSpace(email))
 	now := s.now()
 	if ok, retry := s.limiter.allow(ip, email, now); !ok {

@@ -50,6 +50,8 @@ type WebhookConfig struct {
 	PollInterval time.Duration
 	// Client overrides the HTTP client (tests).
 	Client *http.Client
+	// Observer is told the outcome of every try (metrics); nil: none.
+	Observer WebhookObserver
 }
 
 // ValidateWebhookURL checks a configured target.
@@ -248,6 +250,7 @@ func (w *webhooks) deliver(ctx context.Context, d store.WebhookDelivery) {
 		cols["next_attempt_at"], cols["last_error"] = next, err.Error()
 		w.log.Info("webhook failed; will retry", "delivery", d.ID, "event", d.Event, "try", tries, "next", next, "err", err)
 	}
+	w.observe(d.Event, err, tries) // webhooks_observe.go
 	if uerr := w.st.UpdateDelivery(context.WithoutCancel(ctx), d.ID, cols); uerr != nil {
 		w.log.Warn("record webhook outcome", "delivery", d.ID, "err", uerr)
 	}

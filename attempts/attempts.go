@@ -102,6 +102,8 @@ type Config struct {
 	// AutoPublish says whether a challenge seen for the first time is
 	// published at once (shipped challenges) or waits for an author.
 	AutoPublish func(ch *challenges.Challenge) bool
+	// Observer is told how long each grading took (metrics); nil: none.
+	Observer GradingObserver
 }
 
 // Service runs attempts.

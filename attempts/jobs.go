@@ -107,12 +107,14 @@ func (s *Service) process(ctx context.Context, owner string, job *store.GradingJ
 		}
 	}()
 	start := s.now().UTC()
+	began := time.Now()
 	res, err := s.g.Grade(gctx, ch, grader.TargetFor(ch, a.Seed, a.SandboxID))
 	if err != nil {
 		if ctx.Err() != nil {
 			log.Info("grading interrupted by shutdown; the job resumes after restart")
 			return
 		}
+		s.observeGrading(began, GradingError)
 		s.fail(ctx, job, owner, err.Error())
 		return
 	}
@@ -120,6 +122,7 @@ func (s *Service) process(ctx context.Context, owner string, job *store.GradingJ
 	// probe could not start) is not a score: storing it would replace the
 	// candidate's result with zeros.
 	if why := s.infraFailure(a, res); why != "" {
+		s.observeGrading(began, GradingError)
 		s.fail(ctx, job, owner, why)
 		return
 	}
@@ -128,6 +131,7 @@ func (s *Service) process(ctx context.Context, owner string, job *store.GradingJ
 		log.Warn("store grading result", "err", err)
 		return
 	}
+	s.observeGrading(began, GradingGraded)
 	if cost, err := s.HintCost(ctx, a); err == nil && cost > 0 {
 		score := run.Score - cost
 		if score < 0 {

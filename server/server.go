@@ -65,6 +65,10 @@ type Deps struct {
 
 	Authoring Authoring
 	Published Published
+
+	// Observe, when set, runs first on every request (package metrics'
+	// HTTP middleware: requests and latency by route pattern).
+	Observe fiber.Handler
 }
 
 // Server is the HTTP application.
@@ -141,6 +145,9 @@ func (s *Server) App() *fiber.App { return s.app }
 func (s *Server) Hijacked() *hijackedConns { return s.hijack }
 
 func (s *Server) routes() {
+	if s.deps.Observe != nil {
+		s.app.Use(s.deps.Observe)
+	}
 	s.app.Use(s.clientAddress, s.requestLog)
 	s.app.Get("/healthz", s.handleHealthz)
 	s.app.Get("/readyz", s.handleReadyz)

@@ -205,6 +205,23 @@ func (s *Store) HintReveals(ctx context.Context, attemptID string) ([]HintReveal
 
 // ---- grading jobs ----
 
+// GradingJobCounts counts grading jobs by state (queued: the queue depth
+// every replica shares); metrics reads it at each scrape.
+func (s *Store) GradingJobCounts(ctx context.Context) (map[string]int64, error) {
+	var rows []struct {
+		State string
+		N     int64
+	}
+	if err := s.db.WithContext(ctx).Raw("SELECT state, COUNT(*) AS n FROM grading_jobs GROUP BY state").Scan(&rows).Error; err != nil {
+		return nil, wrap("count grading jobs", err)
+	}
+	out := make(map[string]int64, len(rows))
+	for _, r := range rows {
+		out[r.State] = r.N
+	}
+	return out, nil
+}
+
 // EnqueueJob stores a queued grading job.
 func (s *Store) EnqueueJob(ctx context.Context, attemptID, reason string) (*GradingJob, error) {
 	j := &GradingJob{ID: NewID(), AttemptID: attemptID, Reason: reason, State: JobQueued, CreatedAt: s.now()}

@@ -34,6 +34,8 @@ type cli struct {
 	// onListen, when set, is told the address serve listens on (tests use
 	// --addr 127.0.0.1:0).
 	onListen func(addr string)
+	// onMetricsListen, when set, is told the address of --metrics-addr.
+	onMetricsListen func(addr string)
 }
 
 // exitError asks main to exit with code without printing anything more.
@@ -52,6 +54,8 @@ func commands() map[string]command {
 		"term":        {termSummary, runTerm},
 		"user":        {"manage accounts (user create --role … --email … --password-stdin)", runUser},
 		"healthcheck": {"exit 0 when the server answers /healthz (for container health checks)", runHealthcheck},
+		"backup":      {"write one archive of the database (online), recordings and uploads (backup --out FILE)", runBackup},
+		"restore":     {"load a backup archive into an empty database and data dir (restore [--force] FILE)", runRestore},
 	}
 }
 
