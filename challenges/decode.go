@@ -392,6 +392,12 @@ func (d *decoder) decodeCheck(n *yaml.Node, path string, c *Check) {
 	case CheckTerraform:
 		c.Terraform = &TerraformCheck{}
 		part = c.Terraform
+	case CheckTCP:
+		c.TCP = &TCPCheck{}
+		part = c.TCP
+	case CheckPortOwner:
+		c.PortOwner = &PortOwnerCheck{}
+		part = c.PortOwner
 	}
 	var base checkBase
 	d.pos[path] = n

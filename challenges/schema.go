@@ -20,6 +20,8 @@ var checkParts = []struct {
 	{CheckDockerfile, DockerfileCheck{}},
 	{CheckDockerBuild, DockerBuildCheck{}},
 	{CheckTerraform, TerraformCheck{}},
+	{CheckTCP, TCPCheck{}},
+	{CheckPortOwner, PortOwnerCheck{}},
 }
 
 // Schema generates the JSON Schema of challenge.yaml from the Go types

@@ -50,10 +50,12 @@ const (
 	CheckDockerfile  = "dockerfile"
 	CheckDockerBuild = "docker_build"
 	CheckTerraform   = "terraform"
+	CheckTCP         = "tcp"
+	CheckPortOwner   = "port_owner"
 )
 
 // CheckTypes lists the valid check types.
-var CheckTypes = []string{CheckScript, CheckFile, CheckHTTP, CheckDockerfile, CheckDockerBuild, CheckTerraform}
+var CheckTypes = []string{CheckScript, CheckFile, CheckHTTP, CheckDockerfile, CheckDockerBuild, CheckTerraform, CheckTCP, CheckPortOwner}
 
 // Limits and defaults of the format (see docs/CHALLENGES.md).
 const (
@@ -159,6 +161,8 @@ type Check struct {
 	Dockerfile  *DockerfileCheck  `yaml:"-"`
 	DockerBuild *DockerBuildCheck `yaml:"-"`
 	Terraform   *TerraformCheck   `yaml:"-"`
+	TCP         *TCPCheck         `yaml:"-"`
+	PortOwner   *PortOwnerCheck   `yaml:"-"`
 }
 
 // checkBase is the common part of every check, as the schema shows it.
@@ -197,6 +201,41 @@ type HTTPCheck struct {
 	Status       int    `yaml:"status,omitempty" jsonschema:"minimum=100,maximum=599" jsonschema_description:"expected status, default 200"`
 	BodyContains string `yaml:"body_contains,omitempty"`
 	BodyRegex    string `yaml:"body_regex,omitempty" jsonschema_description:"RE2 regexp the body must match"`
+	// ExpectJSON maps gjson paths (github.com/tidwall/gjson syntax, e.g.
+	// "status", "items.#", "items.0.name") to the value the JSON body
+	// must hold there (compared as text; ${VAR} expanded).
+	ExpectJSON map[string]string `yaml:"expect_json,omitempty" jsonschema_description:"gjson path -> expected value, e.g. {status: ok, items.#: 3}; the body must be JSON"`
+	// ServedBy requires that the process owning the URL's port is this
+	// package-verified program (a stand-in serving a copied page fails).
+	ServedBy *Program `yaml:"served_by,omitempty" jsonschema_description:"the program that must own the URL's listening port (package-verified executable, optional user)"`
+}
+
+// Program identifies a running program by its content, never its name:
+// every process holding the socket must run Exe, and Exe's content must be
+// what its Debian package installed there in the sandbox's pristine image
+// (sbx-port's verified=yes). A copied, renamed or edited binary, a symlink,
+// a faked argv0 and a different program (python3 -m http.server for nginx)
+// all fail.
+type Program struct {
+	Exe     string `yaml:"exe" jsonschema:"required,pattern=^/" jsonschema_description:"absolute path of the packaged executable, e.g. /usr/sbin/nginx (/usr/bin and /bin are the same under usrmerge)"`
+	Package string `yaml:"package,omitempty" jsonschema_description:"glob the owning Debian package must match, e.g. nginx*"`
+	User    string `yaml:"user,omitempty" jsonschema:"pattern=^[a-z0-9_][a-z0-9_.-]*$" jsonschema_description:"every process holding the socket runs as this user (name looked up in the sandbox's passwd, or a uid; compared by number: a uid-0 alias is root)"`
+}
+
+// TCPCheck connects to host:port from the sandbox's network namespace,
+// optionally sends bytes and matches what comes back.
+type TCPCheck struct {
+	Host   string `yaml:"host,omitempty" jsonschema_description:"default localhost; ${VAR} expanded"`
+	Port   Port   `yaml:"port" jsonschema:"required"`
+	Send   string `yaml:"send,omitempty" jsonschema_description:"bytes sent after connecting (write \\r\\n in a double-quoted YAML string; ${VAR} expanded)"`
+	Expect string `yaml:"expect,omitempty" jsonschema_description:"RE2 regexp the bytes read back (banner or answer, at most 64 KiB) must match"`
+}
+
+// PortOwnerCheck asserts which program listens on a port.
+type PortOwnerCheck struct {
+	Port     Port   `yaml:"port" jsonschema:"required"`
+	Protocol string `yaml:"protocol,omitempty" jsonschema:"enum=tcp,enum=udp" jsonschema_description:"tcp (default) or udp"`
+	Program  `yaml:",inline"`
 }
 
 // DockerfileCheck applies the static Dockerfile rules to a file in the sandbox.

@@ -350,6 +350,11 @@ func (l *loader) validateChecks(s *Spec) {
 			l.validateFileCheck(p, c.File)
 		case c.HTTP != nil:
 			l.validateHTTPCheck(p, c.HTTP)
+			l.validateHTTPExtras(s, p, c.HTTP)
+		case c.TCP != nil:
+			l.validateTCPCheck(s, p, c.TCP)
+		case c.PortOwner != nil:
+			l.validatePortOwnerCheck(s, p, c.PortOwner)
 		case c.Dockerfile != nil:
 			if l.required(join(p, "path"), "the Dockerfile's path in the sandbox is required") {
 				l.sandboxPath(join(p, "path"), c.Dockerfile.Path)

@@ -130,10 +130,10 @@ func (g *Grader) Grade(ctx context.Context, ch *challenges.Challenge, t Target) 
 		res.Checks[i] = CheckResult{ID: c.ID, Title: c.Title, Type: c.Type, MaxPoints: c.Points, Hidden: c.Hidden}
 		res.MaxScore += c.Points
 	}
-	// Script and http checks share one probe container.
+	// Script, http, tcp and port_owner checks share one probe container.
 	var probed []int
 	for i, c := range ch.Checks {
-		if c.Type == challenges.CheckScript || c.Type == challenges.CheckHTTP {
+		if runsInProbe(c.Type) {
 			probed = append(probed, i)
 		}
 	}
@@ -141,7 +141,7 @@ func (g *Grader) Grade(ctx context.Context, ch *challenges.Challenge, t Target) 
 		g.runProbed(ctx, ch, t, probed, res.Checks)
 	}
 	for i, c := range ch.Checks {
-		if c.Type == challenges.CheckScript || c.Type == challenges.CheckHTTP {
+		if runsInProbe(c.Type) {
 			continue
 		}
 		if err := ctx.Err(); err != nil {

@@ -47,6 +47,10 @@ func (g *Grader) runProbed(ctx context.Context, ch *challenges.Challenge, t Targ
 			body = ch.File(c.Script.Run)
 		case challenges.CheckHTTP:
 			body = []byte(httpScript(c.HTTP, c.Timeout.D(), t.Env))
+		case challenges.CheckTCP:
+			body = []byte(tcpScript(c.TCP, c.Timeout.D(), t.Env))
+		case challenges.CheckPortOwner:
+			body = []byte(portOwnerScript(c.PortOwner, t.Env))
 		}
 		files = append(files, sandbox.File{Path: probeDir + "/checks/" + name, Mode: 0o700, Content: body})
 		secs := int(c.Timeout.D().Round(time.Second) / time.Second)
@@ -122,6 +126,10 @@ func (g *Grader) runProbed(ctx context.Context, ch *challenges.Challenge, t Targ
 			}
 		case challenges.CheckHTTP:
 			evalHTTP(c.HTTP, pr, t.Env, r)
+		case challenges.CheckTCP:
+			evalTCP(c.TCP, pr, t.Env, r)
+		case challenges.CheckPortOwner:
+			evalPortOwner(c.PortOwner, pr, t.Env, r)
 		}
 	}
 }
@@ -200,9 +208,9 @@ func httpScript(h *challenges.HTTPCheck, timeout time.Duration, env map[string]s
 	return fmt.Sprintf(`code=$(curl -sS -o /tmp/body -w '%%{http_code}' -X %s --max-time %.0f -- %s 2>/tmp/err)
 echo "status=${code:-000}"
 if [ -s /tmp/err ]; then echo "curl: $(head -c 300 /tmp/err)"; fi
-echo "--"
+%secho "--"
 head -c %d /tmp/body 2>/dev/null
-`, method, secs, shellQuote(expand(h.URL, env)), maxHTTPBody)
+`, method, secs, shellQuote(expand(h.URL, env)), httpOwnerScript(h, env), maxHTTPBody)
 }
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
@@ -245,6 +253,9 @@ func evalHTTP(h *challenges.HTTPCheck, pr probeResult, env map[string]string, r 
 		}
 	default:
 		r.Passed, r.Message = true, fmt.Sprintf("%s answered %d as expected", url, status)
+	}
+	if r.Passed {
+		evalHTTPExtras(h, head, body, url, env, r)
 	}
 }
 
