@@ -10,7 +10,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/mail"
@@ -18,35 +17,39 @@ import (
 	"strings"
 	"time"
 
-	"github.com/opsdojo/opsdojo/store"
+	"github.com/opsdojo/opsdojo/apperr"
+	"github.com/opsdojo/opsdojo/audit"
 )
 
 // Store is the persistence accounts need.
 type Store interface {
-	CreateUser(ctx context.Context, u *store.User) error
-	UserByEmail(ctx context.Context, email string) (*store.User, error)
-	UserByID(ctx context.Context, id string) (*store.User, error)
-	CountUsersWithRole(ctx context.Context, role string) (int64, error)
-	CreateSession(ctx context.Context, s *store.Session) error
-	SessionByID(ctx context.Context, id string, now time.Time) (*store.Session, error)
+	CreateUser(ctx context.Context, u *User) error
+	UserByEmail(ctx context.Context, email string) (*User, error)
+	UserByID(ctx context.Context, id string) (*User, error)
+	CountUsersWithRole(ctx context.Context, role Role) (int64, error)
+	CreateSession(ctx context.Context, s *SessionRecord) error
+	SessionByID(ctx context.Context, id string, now time.Time) (*SessionRecord, error)
 	TouchSession(ctx context.Context, id string, now time.Time) error
 	RevokeSession(ctx context.Context, id string, now time.Time) error
-	Audit(ctx context.Context, e *store.AuditEvent) error
+	Audit(ctx context.Context, e *audit.Event) error
 	SessionStore // password_change.go
 }
 
 // Errors callers map to answers.
 var (
-	ErrInvalidCredentials = errors.New("wrong email or password")
-	ErrRateLimited        = errors.New("too many failed logins; wait a few minutes and try again")
-	ErrNoSession          = errors.New("not logged in")
-	ErrEmailTaken         = errors.New("an account with this email already exists")
+	ErrInvalidCredentials = apperr.New(apperr.Unauthorized, "wrong email or password")
+	ErrRateLimited        = apperr.New(apperr.TooManyRequests, "too many failed logins; wait a few minutes and try again")
+	ErrNoSession          = apperr.New(apperr.Unauthorized, "not logged in")
+	ErrEmailTaken         = apperr.New(apperr.Unprocessable, "an account with this email already exists")
 )
 
 // ValidationError names the field that is wrong.
 type ValidationError struct{ Field, Msg string }
 
 func (e *ValidationError) Error() string { return e.Field + ": " + e.Msg }
+
+// ErrorCode makes a validation error unprocessable (HTTP 422).
+func (e *ValidationError) ErrorCode() apperr.Code { return apperr.Unprocessable }
 
 // Config holds session and rate-limit settings.
 type Config struct {
@@ -121,26 +124,21 @@ func New(st Store, cfg Config, log *slog.Logger, now func() time.Time) *Service 
 }
 
 // ValidRole reports whether role is one of the four roles.
-func ValidRole(role string) bool {
-	switch role {
-	case store.RoleCandidate, store.RoleManager, store.RoleAuthor, store.RoleAdmin:
-		return true
-	}
-	return false
-}
+func ValidRole(role string) bool { return Role(role).Valid() }
 
 // NewUser is what CreateUser needs.
 type NewUser struct {
-	Email, Name, Password, Role string
+	Email, Name, Password string
+	Role                  Role
 }
 
 // CreateUser validates and stores a new account.
-func (s *Service) CreateUser(ctx context.Context, nu NewUser) (*store.User, error) {
+func (s *Service) CreateUser(ctx context.Context, nu NewUser) (*User, error) {
 	email := strings.ToLower(strings.TrimSpace(nu.Email))
 	if a, err := mail.ParseAddress(email); err != nil || a.Address != email {
 		return nil, &ValidationError{"email", fmt.Sprintf("%q is not an email address", nu.Email)}
 	}
-	if !ValidRole(nu.Role) {
+	if !nu.Role.Valid() {
 		return nil, &ValidationError{"role", fmt.Sprintf("%q is not a role; use candidate, manager, author or admin", nu.Role)}
 	}
 	if n := len([]rune(nu.Password)); n < MinPasswordLength || len(nu.Password) > MaxPasswordLength {
@@ -158,14 +156,14 @@ func (s *Service) CreateUser(ctx context.Context, nu NewUser) (*store.User, erro
 		return nil, err
 	}
 	now := s.now().UTC()
-	u := &store.User{Email: email, Name: name, Role: nu.Role, PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
+	u := &User{Email: email, Name: name, Role: nu.Role, PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
 	if err := s.st.CreateUser(ctx, u); err != nil {
-		if errors.Is(err, store.ErrConflict) {
+		if apperr.ErrorCode(err) == apperr.Conflict {
 			return nil, ErrEmailTaken
 		}
 		return nil, fmt.Errorf("create user: %w", err)
 	}
-	_ = s.st.Audit(ctx, &store.AuditEvent{ActorID: u.ID, Action: "user.create", ObjectType: "user", ObjectID: u.ID, Detail: fmt.Sprintf(`{"role":%q}`, u.Role)})
+	_ = s.st.Audit(ctx, &audit.Event{ActorID: u.ID, Action: "user.create", ObjectType: "user", ObjectID: u.ID, Detail: fmt.Sprintf(`{"role":%q}`, u.Role)})
 	return u, nil
 }
 
@@ -173,7 +171,7 @@ func (s *Service) CreateUser(ctx context.Context, nu NewUser) (*store.User, erro
 // password a random one is generated; created reports whether an account
 // was made and password is the one to show once.
 func (s *Service) EnsureAdmin(ctx context.Context, email, password string) (created bool, pw string, err error) {
-	n, err := s.st.CountUsersWithRole(ctx, store.RoleAdmin)
+	n, err := s.st.CountUsersWithRole(ctx, RoleAdmin)
 	if err != nil {
 		return false, "", err
 	}
@@ -186,7 +184,7 @@ func (s *Service) EnsureAdmin(ctx context.Context, email, password string) (crea
 	if password == "" {
 		password = randomToken(15)
 	}
-	if _, err := s.CreateUser(ctx, NewUser{Email: email, Name: "Administrator", Password: password, Role: store.RoleAdmin}); err != nil {
+	if _, err := s.CreateUser(ctx, NewUser{Email: email, Name: "Administrator", Password: password, Role: RoleAdmin}); err != nil {
 		return false, "", fmt.Errorf("create first admin: %w", err)
 	}
 	return true, password, nil
@@ -194,7 +192,7 @@ func (s *Service) EnsureAdmin(ctx context.Context, email, password string) (crea
 
 // Session is an authenticated login.
 type Session struct {
-	User      *store.User
+	User      *User
 	ID        string // hash of the token
 	CSRFToken string
 	ExpiresAt time.Time
@@ -224,12 +222,12 @@ func (s *Service) login(ctx context.Context, email, password, ip, userAgent stri
 	}
 	if !ok || u.Disabled {
 		s.limiter.fail(ip, email, now)
-		_ = s.st.Audit(ctx, &store.AuditEvent{ActorID: u.ID, Action: "login.failed", ObjectType: "user", ObjectID: u.ID, Detail: fmt.Sprintf(`{"ip":%q}`, ip)})
+		_ = s.st.Audit(ctx, &audit.Event{ActorID: u.ID, Action: "login.failed", ObjectType: "user", ObjectID: u.ID, Detail: fmt.Sprintf(`{"ip":%q}`, ip)})
 		return "", nil, ErrInvalidCredentials
 	}
 	s.limiter.succeed(ip, email)
 	token = randomToken(32)
-	rec := &store.Session{
+	rec := &SessionRecord{
 		ID: HashToken(token), UserID: u.ID, CSRFToken: randomToken(32),
 		CreatedAt: now.UTC(), LastSeenAt: now.UTC(), ExpiresAt: now.Add(s.cfg.AbsoluteTimeout).UTC(),
 		IP: ip, UserAgent: truncate(userAgent, 300),
@@ -237,7 +235,7 @@ func (s *Service) login(ctx context.Context, email, password, ip, userAgent stri
 	if err := s.st.CreateSession(ctx, rec); err != nil {
 		return "", nil, fmt.Errorf("login: %w", err)
 	}
-	_ = s.st.Audit(ctx, &store.AuditEvent{ActorID: u.ID, Action: "login", ObjectType: "user", ObjectID: u.ID, Detail: fmt.Sprintf(`{"ip":%q}`, ip)})
+	_ = s.st.Audit(ctx, &audit.Event{ActorID: u.ID, Action: "login", ObjectType: "user", ObjectID: u.ID, Detail: fmt.Sprintf(`{"ip":%q}`, ip)})
 	return token, &Session{User: u, ID: rec.ID, CSRFToken: rec.CSRFToken, ExpiresAt: rec.ExpiresAt}, nil
 }
 
@@ -249,7 +247,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Session, err
 	}
 	now := s.now()
 	rec, err := s.st.SessionByID(ctx, HashToken(token), now.UTC())
-	if errors.Is(err, store.ErrNotFound) {
+	if apperr.ErrorCode(err) == apperr.NotFound {
 		return nil, ErrNoSession
 	}
 	if err != nil {

@@ -2,20 +2,19 @@ package accounts
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"runtime"
 	"time"
 
 	"golang.org/x/crypto/argon2"
 
-	"github.com/opsdojo/opsdojo/store"
+	"github.com/opsdojo/opsdojo/apperr"
 )
 
 // ErrBusy means every password-hashing slot stayed taken for the whole
 // queue wait: the server is under more logins or sign-ups than it hashes
 // at once. Callers answer 503 with Retry-After.
-var ErrBusy = errors.New("the server is busy checking passwords; try again in a few seconds")
+var ErrBusy = apperr.New(apperr.Unavailable, "the server is busy checking passwords; try again in a few seconds")
 
 // RetryError is a refusal that may succeed later: ErrRateLimited or
 // ErrBusy (errors.Is works through it), with how long to wait.
@@ -87,10 +86,10 @@ var timingSalt = []byte("opsdojo-no-user!")
 // it, inside the gate. An unknown email costs one hash as well, so neither
 // the answer's timing nor its queueing tells which emails have accounts.
 // u is nil when the email is unknown; ok is false for a wrong password.
-func (s *Service) checkPassword(ctx context.Context, email, password string) (u *store.User, ok bool, err error) {
+func (s *Service) checkPassword(ctx context.Context, email, password string) (u *User, ok bool, err error) {
 	gerr := s.hashes.do(ctx, func() {
 		u, err = s.st.UserByEmail(ctx, email)
-		if errors.Is(err, store.ErrNotFound) {
+		if apperr.ErrorCode(err) == apperr.NotFound {
 			_ = argon2.IDKey([]byte(password), timingSalt, argonTime, argonMemory, argonThreads, argonKeyLen)
 			u, err = nil, nil
 			return

@@ -110,12 +110,12 @@ func TestHashingBusy(t *testing.T) {
 	if !errors.Is(err, accounts.ErrBusy) || !errors.As(err, &re) || re.After <= 0 {
 		t.Fatalf("login while the only slot is held: %v, want ErrBusy with a retry time", err)
 	}
-	if _, err := svc.CreateUser(context.Background(), accounts.NewUser{Email: "new@example.com", Password: "a good password", Role: store.RoleCandidate}); !errors.Is(err, accounts.ErrBusy) {
+	if _, err := svc.CreateUser(context.Background(), accounts.NewUser{Email: "new@example.com", Password: "a good password", Role: accounts.RoleCandidate}); !errors.Is(err, accounts.ErrBusy) {
 		t.Fatalf("sign-up while the only slot is held: %v, want ErrBusy", err)
 	}
 	close(h.release)
 	wg.Wait()
-	if _, err := svc.CreateUser(context.Background(), accounts.NewUser{Email: "new@example.com", Password: "a good password", Role: store.RoleCandidate}); err != nil {
+	if _, err := svc.CreateUser(context.Background(), accounts.NewUser{Email: "new@example.com", Password: "a good password", Role: accounts.RoleCandidate}); err != nil {
 		t.Fatalf("sign-up once the slot is free: %v", err)
 	}
 }

@@ -2,12 +2,12 @@ package accounts
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
 
-	"github.com/opsdojo/opsdojo/store"
+	"github.com/opsdojo/opsdojo/apperr"
+	"github.com/opsdojo/opsdojo/audit"
 )
 
 // SessionStore is the part of Store that password changes and "sign out
@@ -18,7 +18,7 @@ type SessionStore interface {
 }
 
 // ErrWrongPassword is a password change whose current password is wrong.
-var ErrWrongPassword = errors.New("the current password is wrong")
+var ErrWrongPassword = apperr.New(apperr.Forbidden, "the current password is wrong")
 
 func validPassword(field, password string) error {
 	if n := len([]rune(password)); n < MinPasswordLength || len(password) > MaxPasswordLength {
@@ -60,7 +60,7 @@ func (s *Service) ChangePassword(ctx context.Context, sess *Session, current, ne
 	}
 	if !ok {
 		s.limiter.fail(ip, email, now)
-		_ = s.st.Audit(ctx, &store.AuditEvent{ActorID: u.ID, Action: "password.change_failed", ObjectType: "user", ObjectID: u.ID, Detail: fmt.Sprintf(`{"ip":%q}`, ip)})
+		_ = s.st.Audit(ctx, &audit.Event{ActorID: u.ID, Action: "password.change_failed", ObjectType: "user", ObjectID: u.ID, Detail: fmt.Sprintf(`{"ip":%q}`, ip)})
 		return 0, ErrWrongPassword
 	}
 	s.limiter.succeed(ip, email)
@@ -72,17 +72,17 @@ func (s *Service) ChangePassword(ctx context.Context, sess *Session, current, ne
 	if err != nil {
 		return 0, fmt.Errorf("change password: %w", err)
 	}
-	_ = s.st.Audit(ctx, &store.AuditEvent{ActorID: u.ID, Action: "password.change", ObjectType: "user", ObjectID: u.ID, Detail: fmt.Sprintf(`{"ip":%q,"sessions_revoked":%d}`, ip, revoked)})
+	_ = s.st.Audit(ctx, &audit.Event{ActorID: u.ID, Action: "password.change", ObjectType: "user", ObjectID: u.ID, Detail: fmt.Sprintf(`{"ip":%q,"sessions_revoked":%d}`, ip, revoked)})
 	return revoked, nil
 }
 
 // ResetPassword is an administrator's reset (the CLI): it sets password,
 // or a generated one when password is empty, and ends every session of
 // the user. generated is the password to show once ("" when one was given).
-func (s *Service) ResetPassword(ctx context.Context, email, password string) (u *store.User, generated string, revoked int64, err error) {
+func (s *Service) ResetPassword(ctx context.Context, email, password string) (u *User, generated string, revoked int64, err error) {
 	email = strings.ToLower(strings.TrimSpace(email))
 	u, err = s.st.UserByEmail(ctx, email)
-	if errors.Is(err, store.ErrNotFound) {
+	if apperr.ErrorCode(err) == apperr.NotFound {
 		return nil, "", 0, fmt.Errorf("no account has the email %q (list accounts in the admin pages, or create one with: opsdojo user create)", email)
 	}
 	if err != nil {
@@ -103,7 +103,7 @@ func (s *Service) ResetPassword(ctx context.Context, email, password string) (u 
 	if err != nil {
 		return nil, "", 0, fmt.Errorf("reset password: %w", err)
 	}
-	_ = s.st.Audit(ctx, &store.AuditEvent{ActorID: u.ID, Action: "password.reset", ObjectType: "user", ObjectID: u.ID, Detail: fmt.Sprintf(`{"by":"cli","sessions_revoked":%d}`, revoked)})
+	_ = s.st.Audit(ctx, &audit.Event{ActorID: u.ID, Action: "password.reset", ObjectType: "user", ObjectID: u.ID, Detail: fmt.Sprintf(`{"by":"cli","sessions_revoked":%d}`, revoked)})
 	return u, generated, revoked, nil
 }
 
@@ -117,6 +117,6 @@ func (s *Service) LogoutAll(ctx context.Context, sess *Session) (revoked int64, 
 	if err != nil {
 		return 0, fmt.Errorf("sign out everywhere: %w", err)
 	}
-	_ = s.st.Audit(ctx, &store.AuditEvent{ActorID: sess.User.ID, Action: "logout.all", ObjectType: "user", ObjectID: sess.User.ID, Detail: fmt.Sprintf(`{"sessions_revoked":%d}`, revoked)})
+	_ = s.st.Audit(ctx, &audit.Event{ActorID: sess.User.ID, Action: "logout.all", ObjectType: "user", ObjectID: sess.User.ID, Detail: fmt.Sprintf(`{"sessions_revoked":%d}`, revoked)})
 	return revoked, nil
 }

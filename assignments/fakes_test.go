@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"regexp"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/opsdojo/opsdojo/attempts"
 	"github.com/opsdojo/opsdojo/challenges"
+	"github.com/opsdojo/opsdojo/ids"
 	"github.com/opsdojo/opsdojo/sandbox"
 	"github.com/opsdojo/opsdojo/store"
 )
@@ -103,17 +105,68 @@ type fakeAttempts struct {
 	now   func() time.Time
 	fail  error // Start fails with it when set
 	mu    sync.Mutex
-	ended map[string]string
+	ended map[string]attempts.State
+	// freezer is the sandboxes' freezer (freeze_test); nil: none.
+	freezer attempts.Freezer
 }
 
-func (f *fakeAttempts) Start(ctx context.Context, challengeID string, o attempts.StartOptions) (*store.Attempt, error) {
+// freezerOnly is a sandbox manager that can only freeze: what the real
+// attempts service's Close and Freeze use.
+type freezerOnly struct {
+	attempts.Sandboxes
+	attempts.Freezer
+}
+
+// service is the real attempts service for the submission steps that do
+// not grade: Close (the deadline becomes the submit instant) and Freeze
+// (pause, terminals, stop, keep, thaw).
+func (f *fakeAttempts) service() *attempts.Service {
+	var sb attempts.Sandboxes = struct{ attempts.Sandboxes }{}
+	if f.freezer != nil {
+		sb = freezerOnly{Freezer: f.freezer}
+	}
+	return attempts.New(f.st, sb, fakeCatalog{f.ch}, nil, attempts.Config{}, slog.New(slog.DiscardHandler), f.now)
+}
+
+func (f *fakeAttempts) Close(ctx context.Context, a *attempts.Attempt, at time.Time) error {
+	return f.service().Close(ctx, a, at)
+}
+
+func (f *fakeAttempts) Freeze(ctx context.Context, a *attempts.Attempt, paused func(context.Context), keep func(context.Context) []string) []string {
+	return f.service().Freeze(ctx, a, paused, keep)
+}
+
+// Finish is attempts.Service.Finish with the fake grading (Wait).
+func (f *fakeAttempts) Finish(ctx context.Context, a *attempts.Attempt, _ time.Duration, keep func(context.Context) error) ([]string, error) {
+	var problems []string
+	if a.SandboxID != "" {
+		j, err := f.st.EnqueueJob(ctx, a.ID, attempts.ReasonSubmit)
+		if err == nil {
+			j, _, err = f.Wait(ctx, j.ID)
+		}
+		switch {
+		case ctx.Err() != nil:
+			return problems, ctx.Err()
+		case err != nil:
+			problems = append(problems, fmt.Sprintf("%s: final grading: %v", a.ChallengeID, err))
+		case j.State == attempts.JobFailed:
+			problems = append(problems, fmt.Sprintf("%s: final grading failed: %s", a.ChallengeID, j.Error))
+		}
+	}
+	if err := keep(ctx); err != nil {
+		return problems, err
+	}
+	return problems, f.End(ctx, a, attempts.StateSubmitted)
+}
+
+func (f *fakeAttempts) Start(ctx context.Context, challengeID string, o attempts.StartOptions) (*attempts.Attempt, error) {
 	if f.fail != nil {
 		return nil, f.fail
 	}
 	if challengeID != f.ch.ID {
 		return nil, attempts.ErrNotFound
 	}
-	a := &store.Attempt{ID: store.NewID(), ChallengeID: challengeID, ChallengeVersion: f.ch.Version, Mode: o.Mode, State: store.AttemptActive,
+	a := &attempts.Attempt{ID: ids.New(), ChallengeID: challengeID, ChallengeVersion: f.ch.Version, Mode: o.Mode, State: attempts.StateActive,
 		MaxScore: f.ch.TotalPoints(), StartedAt: f.now().UTC(), DeadlineAt: o.Deadline}
 	a.UserID, a.InviteID = &o.UserID, &o.InviteID
 	a.SandboxID = "sb-" + a.ID
@@ -130,14 +183,14 @@ func (f *fakeAttempts) Start(ctx context.Context, challengeID string, o attempts
 	return a, nil
 }
 
-func (f *fakeAttempts) Challenge(*store.Attempt) (*challenges.Challenge, error) { return f.ch, nil }
+func (f *fakeAttempts) Challenge(*attempts.Attempt) (*challenges.Challenge, error) { return f.ch, nil }
 
 var (
 	portRe  = regexp.MustCompile(`(?m)^port\s*=\s*8080$`)
 	debugRe = regexp.MustCompile(`(?m)^debug\s*=\s*false$`)
 )
 
-func (f *fakeAttempts) Wait(ctx context.Context, jobID string) (*store.GradingJob, *store.CheckRun, error) {
+func (f *fakeAttempts) Wait(ctx context.Context, jobID string) (*attempts.GradingJob, *attempts.CheckRun, error) {
 	j, err := f.st.LeaseJob(ctx, "fake", f.now().UTC(), time.Minute)
 	if err != nil {
 		return nil, nil, err
@@ -152,12 +205,12 @@ func (f *fakeAttempts) Wait(ctx context.Context, jobID string) (*store.GradingJo
 	f.sb.mu.Lock()
 	conf := f.sb.files[a.SandboxID]["/workspace/app.conf"]
 	f.sb.mu.Unlock()
-	run := &store.CheckRun{AttemptID: a.ID, MaxScore: 100, StartedAt: f.now().UTC(), FinishedAt: f.now().UTC()}
+	run := &attempts.CheckRun{AttemptID: a.ID, MaxScore: 100, StartedAt: f.now().UTC(), FinishedAt: f.now().UTC()}
 	for _, c := range []struct {
 		id string
 		ok bool
 	}{{"port", portRe.MatchString(conf)}, {"debug", debugRe.MatchString(conf)}} {
-		r := store.CheckResult{CheckID: c.id, Title: c.id, Passed: c.ok, MaxPoints: 50}
+		r := attempts.CheckResult{CheckID: c.id, Title: c.id, Passed: c.ok, MaxPoints: 50}
 		if c.ok {
 			r.Points = 50
 			run.Score += 50
@@ -171,17 +224,17 @@ func (f *fakeAttempts) Wait(ctx context.Context, jobID string) (*store.GradingJo
 	return j, run, err
 }
 
-func (f *fakeAttempts) End(ctx context.Context, a *store.Attempt, state string) error {
+func (f *fakeAttempts) End(ctx context.Context, a *attempts.Attempt, state attempts.State) error {
 	f.mu.Lock()
 	if f.ended == nil {
-		f.ended = map[string]string{}
+		f.ended = map[string]attempts.State{}
 	}
 	f.ended[a.ID] = state
 	f.mu.Unlock()
 	f.sb.mu.Lock()
 	delete(f.sb.files, a.SandboxID)
 	f.sb.mu.Unlock()
-	return f.st.UpdateAttempt(ctx, a.ID, map[string]any{"state": state, "ended_at": f.now().UTC()})
+	return f.st.UpdateAttempt(ctx, a.ID, attempts.Update{State: new(state), EndedAt: new(f.now().UTC())})
 }
 
 // fakeCatalog serves one challenge.

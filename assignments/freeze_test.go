@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/opsdojo/opsdojo/assignments"
+	"github.com/opsdojo/opsdojo/attempts"
 	"github.com/opsdojo/opsdojo/sandbox"
 	"github.com/opsdojo/opsdojo/store"
 )
@@ -115,6 +116,7 @@ func TestSubmitFreezeSequence(t *testing.T) {
 			ctx := context.Background()
 			log := &freezeLog{}
 			fz := &freezingSandboxes{fakeSandboxes: e.sb, log: log, paused: map[string]bool{}, stopped: map[string]bool{}, armed: map[string][2]string{}}
+			e.att.freezer = fz // the attempts service freezes the sandbox
 			svc := assignments.New(e.st, e.att, fz, fakeCatalog{e.att.ch}, nil, e.cfg, slog.New(slog.DiscardHandler), e.clk.Now)
 			svc.UseTerminals(fakeTerminals{log})
 			e.svc = svc
@@ -161,7 +163,7 @@ func TestSubmitFreezeSequence(t *testing.T) {
 					t.Errorf("stored app.conf %q, want the starter as at submit", f.Content())
 				}
 			}
-			if a2, _ := e.st.AttemptByID(ctx, at.ID); a2.Score != 0 || a2.State != store.AttemptSubmitted {
+			if a2, _ := e.st.AttemptByID(ctx, at.ID); a2.Score != 0 || a2.State != attempts.StateSubmitted {
 				t.Fatalf("attempt after submit: score %d state %s, want 0 submitted (the armed process acted after the freeze)", a2.Score, a2.State)
 			}
 		})

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/opsdojo/opsdojo/accounts"
+	"github.com/opsdojo/opsdojo/apperr"
 	"github.com/opsdojo/opsdojo/attempts"
-	"github.com/opsdojo/opsdojo/store"
 )
 
 // Invite tokens: 256 random bits in the URL, SHA-256 in the database.
@@ -24,8 +24,8 @@ const sessionGrace = time.Hour
 
 // Landing is what the invite page shows before the candidate starts.
 type Landing struct {
-	Invite     *store.Invite
-	Assignment *store.Assignment
+	Invite     *Invite
+	Assignment *Assignment
 	Challenges []ChallengeRef
 	TimeLimit  time.Duration
 }
@@ -35,7 +35,7 @@ type ChallengeRef struct {
 	ID, Title string
 }
 
-func (s *Service) challengeRefs(a *store.Assignment) []ChallengeRef {
+func (s *Service) challengeRefs(a *Assignment) []ChallengeRef {
 	var out []ChallengeRef
 	for _, id := range ChallengeIDs(a) {
 		ref := ChallengeRef{ID: id, Title: id}
@@ -52,12 +52,12 @@ func (s *Service) challengeRefs(a *store.Assignment) []ChallengeRef {
 // session of the request: an invite already opened by its user may be
 // opened again through its link (mine is then true); Open decides what
 // that session may reach.
-func (s *Service) inviteByToken(ctx context.Context, token string, acc *Access) (inv *store.Invite, a *store.Assignment, mine bool, err error) {
+func (s *Service) inviteByToken(ctx context.Context, token string, acc *Access) (inv *Invite, a *Assignment, mine bool, err error) {
 	if token == "" || len(token) > maxTokenLen {
 		return nil, nil, false, ErrInviteUnknown
 	}
 	inv, err = s.st.InviteByTokenHash(ctx, hashToken(token))
-	if errors.Is(err, store.ErrNotFound) {
+	if apperr.ErrorCode(err) == apperr.NotFound {
 		return nil, nil, false, ErrInviteUnknown
 	}
 	if err != nil {
@@ -69,16 +69,16 @@ func (s *Service) inviteByToken(ctx context.Context, token string, acc *Access) 
 	}
 	now := s.now()
 	switch inv.State {
-	case store.InviteOpened, store.InviteSubmitted:
+	case InviteOpened, InviteSubmitted:
 		if acc != nil {
 			if c, err := s.st.ClaimByInvite(ctx, inv.ID); err == nil && c.UserID == acc.UserID {
 				return inv, a, true, nil
 			}
 		}
 		return nil, nil, false, ErrInviteUsed
-	case store.InviteRevoked:
+	case InviteRevoked:
 		return nil, nil, false, ErrInviteRevoked
-	case store.InviteExpired:
+	case InviteExpired:
 		return nil, nil, false, ErrInviteExpired
 	}
 	if !now.Before(inv.ExpiresAt) {
@@ -161,9 +161,9 @@ func (s *Service) Open(ctx context.Context, req OpenRequest) (*Opened, error) {
 	if deadline.After(a.DeadlineAt) {
 		deadline = a.DeadlineAt.UTC()
 	}
-	claim := &store.InviteClaim{InviteID: inv.ID, UserID: u.ID, OpenedAt: now, DeadlineAt: deadline}
+	claim := &InviteClaim{InviteID: inv.ID, UserID: u.ID, OpenedAt: now, DeadlineAt: deadline}
 	if err := s.st.ClaimInvite(ctx, claim); err != nil {
-		if errors.Is(err, store.ErrConflict) {
+		if apperr.ErrorCode(err) == apperr.Conflict {
 			// Lost a race with another open, or expired meanwhile.
 			_, _, _, why := s.inviteByToken(ctx, req.Token, nil)
 			if why == nil {
@@ -191,7 +191,7 @@ func (s *Service) Open(ctx context.Context, req OpenRequest) (*Opened, error) {
 // invite's user, to its take-home: a session that reaches it is kept; one
 // scoped to another invite of the same account is replaced by a session
 // scoped to this one (the link was presented).
-func (s *Service) reopen(ctx context.Context, req OpenRequest, inv *store.Invite) (*Opened, error) {
+func (s *Service) reopen(ctx context.Context, req OpenRequest, inv *Invite) (*Opened, error) {
 	acc := req.Session
 	if acc.Allows(inv.ID) {
 		return &Opened{InviteID: inv.ID}, nil
@@ -201,7 +201,7 @@ func (s *Service) reopen(ctx context.Context, req OpenRequest, inv *store.Invite
 		return nil, err
 	}
 	switch {
-	case u.Role != store.RoleCandidate:
+	case u.Role != accounts.RoleCandidate:
 		return nil, ErrStaffEmail
 	case u.Disabled:
 		return nil, ErrInviteRevoked
@@ -222,13 +222,13 @@ func (s *Service) reopen(ctx context.Context, req OpenRequest, inv *store.Invite
 
 // candidateFor finds or creates the candidate account of an invite. acc
 // is the request's session, if any.
-func (s *Service) candidateFor(ctx context.Context, inv *store.Invite, acc *Access) (*store.User, error) {
+func (s *Service) candidateFor(ctx context.Context, inv *Invite, acc *Access) (*accounts.User, error) {
 	u, err := s.st.UserByEmail(ctx, inv.Email)
-	if errors.Is(err, store.ErrNotFound) {
+	if apperr.ErrorCode(err) == apperr.NotFound {
 		now := s.now().UTC()
-		u = &store.User{Email: inv.Email, Name: inv.Name, Role: store.RoleCandidate, CreatedAt: now, UpdatedAt: now}
+		u = &accounts.User{Email: inv.Email, Name: inv.Name, Role: accounts.RoleCandidate, CreatedAt: now, UpdatedAt: now}
 		err = s.st.CreateUser(ctx, u)
-		if errors.Is(err, store.ErrConflict) { // created by a concurrent open
+		if apperr.ErrorCode(err) == apperr.Conflict { // created by a concurrent open
 			u, err = s.st.UserByEmail(ctx, inv.Email)
 		}
 	}
@@ -236,7 +236,7 @@ func (s *Service) candidateFor(ctx context.Context, inv *store.Invite, acc *Acce
 		return nil, err
 	}
 	switch {
-	case u.Role != store.RoleCandidate:
+	case u.Role != accounts.RoleCandidate:
 		return nil, ErrStaffEmail
 	case u.Disabled:
 		return nil, ErrInviteRevoked
@@ -246,7 +246,7 @@ func (s *Service) candidateFor(ctx context.Context, inv *store.Invite, acc *Acce
 	return u, nil
 }
 
-func (s *Service) newSession(ctx context.Context, u *store.User, inviteID string, deadline time.Time, ip, ua string) (string, time.Time, error) {
+func (s *Service) newSession(ctx context.Context, u *accounts.User, inviteID string, deadline time.Time, ip, ua string) (string, time.Time, error) {
 	now := s.now().UTC()
 	tok := newToken()
 	if deadline.Before(now) { // reopened after the deadline: long enough to read that it was submitted
@@ -256,7 +256,7 @@ func (s *Service) newSession(ctx context.Context, u *store.User, inviteID string
 	if len(ua) > 300 {
 		ua = ua[:300]
 	}
-	rec := &store.Session{ID: hashToken(tok), UserID: u.ID, CSRFToken: newToken(), CreatedAt: now, LastSeenAt: now, ExpiresAt: exp, IP: ip, UserAgent: ua, InviteID: &inviteID}
+	rec := &accounts.SessionRecord{ID: hashToken(tok), UserID: u.ID, CSRFToken: newToken(), CreatedAt: now, LastSeenAt: now, ExpiresAt: exp, IP: ip, UserAgent: ua, InviteID: &inviteID}
 	if err := s.st.CreateSession(ctx, rec); err != nil {
 		return "", time.Time{}, fmt.Errorf("candidate session: %w", err)
 	}
@@ -265,7 +265,7 @@ func (s *Service) newSession(ctx context.Context, u *store.User, inviteID string
 
 // startMissing starts the sandbox of every challenge of the invite that
 // has no attempt yet (all of them at open; the failed ones on retry).
-func (s *Service) startMissing(ctx context.Context, inv *store.Invite, claim *store.InviteClaim) error {
+func (s *Service) startMissing(ctx context.Context, inv *Invite, claim *InviteClaim) error {
 	a, err := s.st.AssignmentByID(ctx, inv.AssignmentID)
 	if err != nil {
 		return err
@@ -276,7 +276,7 @@ func (s *Service) startMissing(ctx context.Context, inv *store.Invite, claim *st
 	}
 	started := map[string]bool{}
 	for _, at := range have {
-		if at.State != store.AttemptAbandoned {
+		if at.State != attempts.StateAbandoned {
 			started[at.ChallengeID] = true
 		}
 	}
@@ -286,7 +286,7 @@ func (s *Service) startMissing(ctx context.Context, inv *store.Invite, claim *st
 		if started[id] {
 			continue
 		}
-		if _, err := s.att.Start(ctx, id, attempts.StartOptions{UserID: claim.UserID, InviteID: inv.ID, Mode: store.ModeAssignment, Deadline: &deadline}); err != nil {
+		if _, err := s.att.Start(ctx, id, attempts.StartOptions{UserID: claim.UserID, InviteID: inv.ID, Mode: attempts.ModeAssignment, Deadline: &deadline}); err != nil {
 			s.log.Warn("start take-home challenge", "invite", inv.ID, "challenge", id, "err", err)
 			errs = append(errs, fmt.Errorf("%s: %w", id, err))
 		}
@@ -296,9 +296,9 @@ func (s *Service) startMissing(ctx context.Context, inv *store.Invite, claim *st
 
 // Take is the candidate's view of their assignment.
 type Take struct {
-	Invite     *store.Invite
-	Assignment *store.Assignment
-	Claim      *store.InviteClaim
+	Invite     *Invite
+	Assignment *Assignment
+	Claim      *InviteClaim
 	Items      []TakeItem
 	// Submitted is true once the submission was requested (by the
 	// candidate or the clock); Frozen once it is complete.
@@ -310,7 +310,7 @@ type Take struct {
 // TakeItem is one challenge of a take-home.
 type TakeItem struct {
 	ChallengeRef
-	Attempt *store.Attempt // nil: not started (yet)
+	Attempt *attempts.Attempt // nil: not started (yet)
 }
 
 // Access is what a login session may reach of take-homes: the invites
@@ -328,7 +328,7 @@ type Access struct {
 // session of an account without a password can only have come from an
 // invite link: without an invite it reaches no take-home (sessions opened
 // before sessions.invite_id existed and not matched by migration 00003).
-func SessionAccess(u *store.User, inviteID string) Access {
+func SessionAccess(u *accounts.User, inviteID string) Access {
 	return Access{UserID: u.ID, InviteID: inviteID, Scoped: inviteID != "" || u.PasswordHash == ""}
 }
 
@@ -342,7 +342,7 @@ func (a *Access) Allows(inviteID string) bool {
 // AllowsAttempt says whether the session may reach attempt at: its own
 // attempts outside take-homes (practice) unless the session is scoped,
 // and the attempts of the take-homes it reaches.
-func (a *Access) AllowsAttempt(at *store.Attempt) bool {
+func (a *Access) AllowsAttempt(at *attempts.Attempt) bool {
 	if a == nil || at.UserID == nil || *at.UserID != a.UserID {
 		return false
 	}
@@ -353,16 +353,16 @@ func (a *Access) AllowsAttempt(at *store.Attempt) bool {
 }
 
 // claimFor loads a claim that belongs to userID.
-func (s *Service) claimFor(ctx context.Context, userID, inviteID string) (*store.InviteClaim, error) {
+func (s *Service) claimFor(ctx context.Context, userID, inviteID string) (*InviteClaim, error) {
 	c, err := s.st.ClaimByInvite(ctx, inviteID)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && c.UserID != userID) {
+	if apperr.ErrorCode(err) == apperr.NotFound || (err == nil && c.UserID != userID) {
 		return nil, fmt.Errorf("take-home %s: %w", inviteID, ErrNotFound)
 	}
 	return c, err
 }
 
 // claimAs loads a claim the session reaches.
-func (s *Service) claimAs(ctx context.Context, acc Access, inviteID string) (*store.InviteClaim, error) {
+func (s *Service) claimAs(ctx context.Context, acc Access, inviteID string) (*InviteClaim, error) {
 	if !acc.Allows(inviteID) {
 		return nil, fmt.Errorf("take-home %s: %w", inviteID, ErrNotFound)
 	}
@@ -394,7 +394,7 @@ func (s *Service) Take(ctx context.Context, acc Access, inviteID string) (*Take,
 	for _, ref := range s.challengeRefs(a) {
 		it := TakeItem{ChallengeRef: ref}
 		for i := range ats {
-			if ats[i].ChallengeID == ref.ID && ats[i].State != store.AttemptAbandoned {
+			if ats[i].ChallengeID == ref.ID && ats[i].State != attempts.StateAbandoned {
 				it.Attempt = &ats[i]
 			}
 		}
@@ -405,7 +405,7 @@ func (s *Service) Take(ctx context.Context, acc Access, inviteID string) (*Take,
 
 // TakesOf lists the take-homes a session reaches (for the candidate's
 // home page), newest first.
-func (s *Service) TakesOf(ctx context.Context, acc Access) ([]store.InviteClaim, error) {
+func (s *Service) TakesOf(ctx context.Context, acc Access) ([]InviteClaim, error) {
 	if acc.Scoped {
 		c, err := s.claimAs(ctx, acc, acc.InviteID)
 		if errors.Is(err, ErrNotFound) {
@@ -414,7 +414,7 @@ func (s *Service) TakesOf(ctx context.Context, acc Access) ([]store.InviteClaim,
 		if err != nil {
 			return nil, err
 		}
-		return []store.InviteClaim{*c}, nil
+		return []InviteClaim{*c}, nil
 	}
 	return s.st.ClaimsByUser(ctx, acc.UserID)
 }
@@ -445,17 +445,14 @@ func (s *Service) SubmitAs(ctx context.Context, acc Access, inviteID string) err
 	return s.Submit(ctx, acc.UserID, inviteID)
 }
 
-// Policy is what an assignment allows inside its attempts.
-type Policy struct {
-	// Assignment is false for attempts outside take-homes (practice).
-	Assignment   bool
-	HintsAllowed bool
-	// Interview hides check details (messages, output) from the candidate.
-	Interview bool
-}
+// Policy is what an assignment allows inside its attempts; the attempts
+// service enforces it (attempts.Policy).
+type Policy = attempts.Policy
 
-// PolicyFor returns the rules of the assignment an attempt belongs to.
-func (s *Service) PolicyFor(ctx context.Context, a *store.Attempt) (Policy, error) {
+// PolicyFor returns the rules of the assignment an attempt belongs to
+// (the attempts service's attempts.PolicySource: main wires it with
+// attempts.Service.UsePolicies).
+func (s *Service) PolicyFor(ctx context.Context, a *attempts.Attempt) (Policy, error) {
 	if a.InviteID == nil || *a.InviteID == "" {
 		return Policy{HintsAllowed: true}, nil
 	}

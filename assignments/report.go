@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -12,8 +11,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/opsdojo/opsdojo/accounts"
+	"github.com/opsdojo/opsdojo/apperr"
+	"github.com/opsdojo/opsdojo/attempts"
 	"github.com/opsdojo/opsdojo/recording"
-	"github.com/opsdojo/opsdojo/store"
 )
 
 // Candidate statuses as the dashboard shows them.
@@ -29,7 +30,7 @@ const (
 
 // Summary is one assignment on the dashboard.
 type Summary struct {
-	Assignment store.Assignment
+	Assignment Assignment
 	Challenges []ChallengeRef
 	Invited    int
 	Opened     int
@@ -39,7 +40,7 @@ type Summary struct {
 // List returns the assignments actor may see, with counts.
 func (s *Service) List(ctx context.Context, actor Actor) ([]Summary, error) {
 	owner := actor.ID
-	if actor.Role == store.RoleAdmin {
+	if actor.Role == accounts.RoleAdmin {
 		owner = ""
 	}
 	as, err := s.st.ListAssignments(ctx, owner)
@@ -55,9 +56,9 @@ func (s *Service) List(ctx context.Context, actor Actor) ([]Summary, error) {
 		sm := Summary{Assignment: as[i], Challenges: s.challengeRefs(&as[i]), Invited: len(invs)}
 		for _, inv := range invs {
 			switch inv.State {
-			case store.InviteOpened:
+			case InviteOpened:
 				sm.Opened++
-			case store.InviteSubmitted:
+			case InviteSubmitted:
 				sm.Opened++
 				sm.Submitted++
 			}
@@ -69,8 +70,8 @@ func (s *Service) List(ctx context.Context, actor Actor) ([]Summary, error) {
 
 // Candidate is one invitee's row.
 type Candidate struct {
-	Invite   store.Invite
-	Claim    *store.InviteClaim
+	Invite   Invite
+	Claim    *InviteClaim
 	Status   string
 	Score    int
 	MaxScore int
@@ -83,7 +84,7 @@ type Candidate struct {
 
 // Detail is an assignment with its candidates.
 type Detail struct {
-	Assignment store.Assignment
+	Assignment Assignment
 	Challenges []ChallengeRef
 	Candidates []Candidate
 }
@@ -120,7 +121,7 @@ func (s *Service) Assignment(ctx context.Context, actor Actor, id string) (*Deta
 			}
 			var rubric []int
 			for _, at := range ats {
-				if at.State == store.AttemptAbandoned {
+				if at.State == attempts.StateAbandoned {
 					continue
 				}
 				c.Score += at.Score
@@ -157,12 +158,12 @@ func (s *Service) Assignment(ctx context.Context, actor Actor, id string) (*Deta
 }
 
 // status names where an invitee is and how much time they used.
-func (s *Service) status(inv store.Invite, c *store.InviteClaim) (string, time.Duration) {
+func (s *Service) status(inv Invite, c *InviteClaim) (string, time.Duration) {
 	now := s.now()
 	switch {
-	case c == nil && inv.State == store.InviteRevoked:
+	case c == nil && inv.State == InviteRevoked:
 		return StatusRevoked, 0
-	case c == nil && (inv.State == store.InviteExpired || !now.Before(inv.ExpiresAt)):
+	case c == nil && (inv.State == InviteExpired || !now.Before(inv.ExpiresAt)):
 		return StatusExpired, 0
 	case c == nil:
 		return StatusInvited, 0
@@ -196,14 +197,14 @@ type TimelineEvent struct {
 
 // ChallengeReport is one challenge of a candidate's report.
 type ChallengeReport struct {
-	Attempt    store.Attempt
+	Attempt    attempts.Attempt
 	Title      string
-	Final      *store.CheckRun // the newest grading (the final one once submitted)
+	Final      *attempts.CheckRun // the newest grading (the final one once submitted)
 	HintCost   int
-	Submission *store.Submission
+	Submission *Submission
 	Files      []SubmittedFile
 	Diff       string
-	Recordings []store.Recording
+	Recordings []recording.Meta
 	Reviews    []ReviewEntry
 	// Commands says whether commands typed could be read from the
 	// recordings (false: no recording, or recordings are not readable).
@@ -212,15 +213,15 @@ type ChallengeReport struct {
 
 // ReviewEntry is a review with its author's name.
 type ReviewEntry struct {
-	store.Review
+	Review
 	ReviewerName string
 }
 
 // Report is everything a reviewer sees about one candidate.
 type Report struct {
-	Assignment store.Assignment
-	Invite     store.Invite
-	Claim      *store.InviteClaim
+	Assignment Assignment
+	Invite     Invite
+	Claim      *InviteClaim
 	Candidate  Candidate
 	Challenges []ChallengeReport
 	Timeline   []TimelineEvent
@@ -232,7 +233,7 @@ const maxCommands = 500
 // Report builds a candidate's report for a reviewer.
 func (s *Service) Report(ctx context.Context, actor Actor, inviteID string) (*Report, error) {
 	inv, err := s.st.InviteByID(ctx, inviteID)
-	if errors.Is(err, store.ErrNotFound) {
+	if apperr.ErrorCode(err) == apperr.NotFound {
 		return nil, fmt.Errorf("candidate %s: %w", inviteID, ErrNotFound)
 	}
 	if err != nil {
@@ -262,7 +263,7 @@ func (s *Service) Report(ctx context.Context, actor Actor, inviteID string) (*Re
 		return nil, err
 	}
 	for _, at := range ats {
-		if at.State == store.AttemptAbandoned {
+		if at.State == attempts.StateAbandoned {
 			continue
 		}
 		cr := ChallengeReport{Attempt: at, Title: at.ChallengeID}
@@ -295,7 +296,7 @@ func (s *Service) Report(ctx context.Context, actor Actor, inviteID string) (*Re
 		if sub, err := s.st.SubmissionByAttempt(ctx, at.ID); err == nil {
 			cr.Submission, cr.Diff = sub, sub.Diff
 			_ = json.Unmarshal([]byte(sub.Files), &cr.Files)
-		} else if !errors.Is(err, store.ErrNotFound) {
+		} else if apperr.ErrorCode(err) != apperr.NotFound {
 			return nil, err
 		}
 		recs, err := s.st.RecordingsByAttempt(ctx, at.ID)
@@ -352,7 +353,7 @@ const maxCastBytes = 16 << 20
 
 // commands reads the lines typed in a recording from its input events.
 // ok is false when there are no readable input events.
-func (s *Service) commands(rec store.Recording) ([]command, bool) {
+func (s *Service) commands(rec recording.Meta) ([]command, bool) {
 	if s.casts == nil || rec.Path == "" {
 		return nil, false
 	}
@@ -454,7 +455,7 @@ func TypedLines(evs []recording.Event) []TypedLine {
 // on one attempt of a candidate.
 func (s *Service) SaveReview(ctx context.Context, actor Actor, inviteID, attemptID, notes string, rubric *int) error {
 	inv, err := s.st.InviteByID(ctx, inviteID)
-	if errors.Is(err, store.ErrNotFound) {
+	if apperr.ErrorCode(err) == apperr.NotFound {
 		return fmt.Errorf("candidate %s: %w", inviteID, ErrNotFound)
 	}
 	if err != nil {
@@ -474,7 +475,7 @@ func (s *Service) SaveReview(ctx context.Context, actor Actor, inviteID, attempt
 		return &ValidationError{"rubric_score", "must be between 0 and 100"}
 	}
 	now := s.now().UTC()
-	if err := s.st.UpsertReview(ctx, &store.Review{AttemptID: attemptID, ReviewerID: actor.ID, Notes: notes, RubricScore: rubric, CreatedAt: now, UpdatedAt: now}); err != nil {
+	if err := s.st.UpsertReview(ctx, &Review{AttemptID: attemptID, ReviewerID: actor.ID, Notes: notes, RubricScore: rubric, CreatedAt: now, UpdatedAt: now}); err != nil {
 		return err
 	}
 	s.audit(ctx, actor.ID, "review.save", "attempt", attemptID, map[string]any{"invite": inviteID})
@@ -539,7 +540,7 @@ func csvSafe(v string) string {
 // replay, say): admins any attempt, managers the attempts of their own
 // assignments' candidates. It returns ErrNotFound otherwise.
 func (s *Service) CanReview(ctx context.Context, actor Actor, attemptID string) error {
-	if actor.Role == store.RoleAdmin {
+	if actor.Role == accounts.RoleAdmin {
 		return nil
 	}
 	at, err := s.st.AttemptByID(ctx, attemptID)

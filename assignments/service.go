@@ -15,7 +15,6 @@ package assignments
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -25,63 +24,68 @@ import (
 	"sync"
 	"time"
 
+	"github.com/opsdojo/opsdojo/accounts"
+	"github.com/opsdojo/opsdojo/apperr"
 	"github.com/opsdojo/opsdojo/attempts"
+	"github.com/opsdojo/opsdojo/audit"
 	"github.com/opsdojo/opsdojo/challenges"
+	"github.com/opsdojo/opsdojo/recording"
 	"github.com/opsdojo/opsdojo/sandbox"
-	"github.com/opsdojo/opsdojo/store"
 )
 
 // Store is the persistence the service needs (implemented by *store.Store).
 type Store interface {
-	CreateUser(ctx context.Context, u *store.User) error
-	UserByEmail(ctx context.Context, email string) (*store.User, error)
-	UserByID(ctx context.Context, id string) (*store.User, error)
-	CreateSession(ctx context.Context, s *store.Session) error
+	CreateUser(ctx context.Context, u *accounts.User) error
+	UserByEmail(ctx context.Context, email string) (*accounts.User, error)
+	UserByID(ctx context.Context, id string) (*accounts.User, error)
+	CreateSession(ctx context.Context, s *accounts.SessionRecord) error
 
-	CreateAssignment(ctx context.Context, a *store.Assignment) error
-	AssignmentByID(ctx context.Context, id string) (*store.Assignment, error)
-	ListAssignments(ctx context.Context, ownerID string) ([]store.Assignment, error)
-	CreateInvite(ctx context.Context, inv *store.Invite) error
-	InviteByID(ctx context.Context, id string) (*store.Invite, error)
-	InviteByTokenHash(ctx context.Context, hash string) (*store.Invite, error)
-	InvitesByAssignment(ctx context.Context, assignmentID string) ([]store.Invite, error)
+	CreateAssignment(ctx context.Context, a *Assignment) error
+	AssignmentByID(ctx context.Context, id string) (*Assignment, error)
+	ListAssignments(ctx context.Context, ownerID string) ([]Assignment, error)
+	CreateInvite(ctx context.Context, inv *Invite) error
+	InviteByID(ctx context.Context, id string) (*Invite, error)
+	InviteByTokenHash(ctx context.Context, hash string) (*Invite, error)
+	InvitesByAssignment(ctx context.Context, assignmentID string) ([]Invite, error)
 	RevokeInvite(ctx context.Context, id string) (bool, error)
 	ExpireInvites(ctx context.Context, now time.Time) (int64, error)
-	ClaimInvite(ctx context.Context, claim *store.InviteClaim) error
-	ClaimByInvite(ctx context.Context, inviteID string) (*store.InviteClaim, error)
-	ClaimsByInvites(ctx context.Context, inviteIDs []string) (map[string]store.InviteClaim, error)
-	ClaimsByUser(ctx context.Context, userID string) ([]store.InviteClaim, error)
+	ClaimInvite(ctx context.Context, claim *InviteClaim) error
+	ClaimByInvite(ctx context.Context, inviteID string) (*InviteClaim, error)
+	ClaimsByInvites(ctx context.Context, inviteIDs []string) (map[string]InviteClaim, error)
+	ClaimsByUser(ctx context.Context, userID string) ([]InviteClaim, error)
 	RequestSubmit(ctx context.Context, inviteID string, now time.Time, automatic bool) (bool, error)
-	OverdueClaims(ctx context.Context, now time.Time, limit int) ([]store.InviteClaim, error)
-	UnfinalizedClaims(ctx context.Context, limit int) ([]store.InviteClaim, error)
+	OverdueClaims(ctx context.Context, now time.Time, limit int) ([]InviteClaim, error)
+	UnfinalizedClaims(ctx context.Context, limit int) ([]InviteClaim, error)
 	LeaseClaim(ctx context.Context, inviteID string, now, until time.Time) (bool, error)
 	FinalizeClaim(ctx context.Context, inviteID string, now time.Time, problems string) error
 
-	AttemptByID(ctx context.Context, id string) (*store.Attempt, error)
-	AttemptsByInvite(ctx context.Context, inviteID string) ([]store.Attempt, error)
-	UpdateAttempt(ctx context.Context, id string, cols map[string]any) error
-	EnqueueJob(ctx context.Context, attemptID, reason string) (*store.GradingJob, error)
-	CreateSubmission(ctx context.Context, sub *store.Submission) (bool, error)
-	SubmissionByAttempt(ctx context.Context, attemptID string) (*store.Submission, error)
-	CheckRunsByAttempt(ctx context.Context, attemptID string) ([]store.CheckRun, error)
-	HintReveals(ctx context.Context, attemptID string) ([]store.HintReveal, error)
-	RecordingsByAttempt(ctx context.Context, attemptID string) ([]store.Recording, error)
-	UpsertReview(ctx context.Context, r *store.Review) error
-	ReviewsByAttempt(ctx context.Context, attemptID string) ([]store.Review, error)
-	Audit(ctx context.Context, e *store.AuditEvent) error
+	AttemptByID(ctx context.Context, id string) (*attempts.Attempt, error)
+	AttemptsByInvite(ctx context.Context, inviteID string) ([]attempts.Attempt, error)
+	CreateSubmission(ctx context.Context, sub *Submission) (bool, error)
+	SubmissionByAttempt(ctx context.Context, attemptID string) (*Submission, error)
+	CheckRunsByAttempt(ctx context.Context, attemptID string) ([]attempts.CheckRun, error)
+	HintReveals(ctx context.Context, attemptID string) ([]attempts.HintReveal, error)
+	RecordingsByAttempt(ctx context.Context, attemptID string) ([]recording.Meta, error)
+	UpsertReview(ctx context.Context, r *Review) error
+	ReviewsByAttempt(ctx context.Context, attemptID string) ([]Review, error)
+	Audit(ctx context.Context, e *audit.Event) error
 
-	EnqueueDelivery(ctx context.Context, d *store.WebhookDelivery) error
-	LeaseDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]store.WebhookDelivery, error)
-	UpdateDelivery(ctx context.Context, id string, cols map[string]any) error
-	ListDeliveries(ctx context.Context, limit int) ([]store.WebhookDelivery, error)
+	EnqueueDelivery(ctx context.Context, d *WebhookDelivery) error
+	LeaseDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]WebhookDelivery, error)
+	RecordDelivery(ctx context.Context, id string, o DeliveryOutcome) error
+	ListDeliveries(ctx context.Context, limit int) ([]WebhookDelivery, error)
 }
 
 // Attempts is what the service needs from the attempts service.
 type Attempts interface {
-	Start(ctx context.Context, challengeID string, o attempts.StartOptions) (*store.Attempt, error)
-	Challenge(a *store.Attempt) (*challenges.Challenge, error)
-	Wait(ctx context.Context, jobID string) (*store.GradingJob, *store.CheckRun, error)
-	End(ctx context.Context, a *store.Attempt, state string) error
+	Start(ctx context.Context, challengeID string, o attempts.StartOptions) (*attempts.Attempt, error)
+	Challenge(a *attempts.Attempt) (*challenges.Challenge, error)
+	// Close, Freeze and Finish are a submission's three steps on each of
+	// its attempts: closed to work at the submit instant, frozen (paused,
+	// processes stopped, files kept), then graded a last time and ended.
+	Close(ctx context.Context, a *attempts.Attempt, at time.Time) error
+	Freeze(ctx context.Context, a *attempts.Attempt, paused func(context.Context), keep func(context.Context) []string) []string
+	Finish(ctx context.Context, a *attempts.Attempt, timeout time.Duration, keep func(context.Context) error) ([]string, error)
 }
 
 // Sandboxes reads a sandbox's changed files (implemented by
@@ -105,25 +109,28 @@ type Casts interface {
 
 // Errors callers map to answers. Messages are shown to users as they are.
 var (
-	ErrNotFound          = errors.New("not found")
-	ErrInviteUnknown     = errors.New("this invite link is not valid: check that you copied all of it, or ask the hiring team for a new one")
-	ErrInviteUsed        = errors.New("this invite link has already been used; invite links work once — ask the hiring team if you need a new one")
-	ErrInviteExpired     = errors.New("this invite link has expired; ask the hiring team for a new one")
-	ErrInviteRevoked     = errors.New("this invite was withdrawn by the hiring team")
-	ErrAssignmentClosed  = errors.New("the deadline of this assignment has passed; it can no longer be started")
-	ErrLoginRequired     = errors.New("an account with this invite's email already exists: log in to it, then open the invite link again")
-	ErrStaffEmail        = errors.New("this invite's email belongs to a staff account; invites are for candidate accounts only")
-	ErrDeadlinePassed    = errors.New("the time for this assignment is up; submissions are closed")
-	ErrAlreadySubmitted  = errors.New("this assignment has already been submitted; a submission happens once")
-	ErrHintsDisabled     = errors.New("hints are turned off for this assignment")
-	ErrNotStartable      = errors.New("this challenge cannot be started: the assignment is submitted or its time is up")
-	ErrWebhookNotAllowed = errors.New("webhook URL must be http or https")
+	ErrNotFound          = apperr.New(apperr.NotFound, "not found")
+	ErrInviteUnknown     = apperr.New(apperr.NotFound, "this invite link is not valid: check that you copied all of it, or ask the hiring team for a new one")
+	ErrInviteUsed        = apperr.New(apperr.Gone, "this invite link has already been used; invite links work once — ask the hiring team if you need a new one")
+	ErrInviteExpired     = apperr.New(apperr.Gone, "this invite link has expired; ask the hiring team for a new one")
+	ErrInviteRevoked     = apperr.New(apperr.Gone, "this invite was withdrawn by the hiring team")
+	ErrAssignmentClosed  = apperr.New(apperr.Gone, "the deadline of this assignment has passed; it can no longer be started")
+	ErrLoginRequired     = apperr.New(apperr.Conflict, "an account with this invite's email already exists: log in to it, then open the invite link again")
+	ErrStaffEmail        = apperr.New(apperr.Conflict, "this invite's email belongs to a staff account; invites are for candidate accounts only")
+	ErrDeadlinePassed    = apperr.New(apperr.Conflict, "the time for this assignment is up; submissions are closed")
+	ErrAlreadySubmitted  = apperr.New(apperr.Conflict, "this assignment has already been submitted; a submission happens once")
+	ErrHintsDisabled     = attempts.ErrHintsDisabled
+	ErrNotStartable      = apperr.New(apperr.Conflict, "this challenge cannot be started: the assignment is submitted or its time is up")
+	ErrWebhookNotAllowed = apperr.New(apperr.Invalid, "webhook URL must be http or https")
 )
 
 // ValidationError names the field of a form that is wrong.
 type ValidationError struct{ Field, Msg string }
 
 func (e *ValidationError) Error() string { return e.Field + ": " + e.Msg }
+
+// ErrorCode makes a validation error unprocessable (HTTP 422).
+func (e *ValidationError) ErrorCode() apperr.Code { return apperr.Unprocessable }
 
 // Limits of what a submission keeps.
 const (
@@ -208,11 +215,11 @@ func New(st Store, att Attempts, sb Sandboxes, cat Catalog, casts Casts, cfg Con
 // Actor is who asks: managers see their own assignments, admins all.
 type Actor struct {
 	ID   string
-	Role string
+	Role accounts.Role
 }
 
-func (a Actor) canSee(as *store.Assignment) bool {
-	return a.Role == store.RoleAdmin || (a.Role == store.RoleManager && as.OwnerID == a.ID)
+func (a Actor) canSee(as *Assignment) bool {
+	return a.Role == accounts.RoleAdmin || (a.Role == accounts.RoleManager && as.OwnerID == a.ID)
 }
 
 // NewAssignment is the manager's form.
@@ -226,7 +233,7 @@ type NewAssignment struct {
 }
 
 // CreateAssignment validates and stores an assignment owned by actor.
-func (s *Service) CreateAssignment(ctx context.Context, actor Actor, in NewAssignment) (*store.Assignment, error) {
+func (s *Service) CreateAssignment(ctx context.Context, actor Actor, in NewAssignment) (*Assignment, error) {
 	title := strings.TrimSpace(in.Title)
 	switch {
 	case title == "":
@@ -260,7 +267,7 @@ func (s *Service) CreateAssignment(ctx context.Context, actor Actor, in NewAssig
 	}
 	raw, _ := json.Marshal(ids)
 	now := s.now().UTC()
-	a := &store.Assignment{OwnerID: actor.ID, Title: title, ChallengeIDs: string(raw), TimeLimitS: int(in.TimeLimit / time.Second),
+	a := &Assignment{OwnerID: actor.ID, Title: title, ChallengeIDs: string(raw), TimeLimitS: int(in.TimeLimit / time.Second),
 		DeadlineAt: in.Deadline.UTC(), InterviewMode: in.InterviewMode, HintsAllowed: in.HintsAllowed, CreatedAt: now, UpdatedAt: now}
 	if err := s.st.CreateAssignment(ctx, a); err != nil {
 		return nil, err
@@ -270,16 +277,16 @@ func (s *Service) CreateAssignment(ctx context.Context, actor Actor, in NewAssig
 }
 
 // ChallengeIDs decodes an assignment's challenge list.
-func ChallengeIDs(a *store.Assignment) []string {
+func ChallengeIDs(a *Assignment) []string {
 	var ids []string
 	_ = json.Unmarshal([]byte(a.ChallengeIDs), &ids)
 	return ids
 }
 
 // assignmentFor loads an assignment actor may see; others' are "not found".
-func (s *Service) assignmentFor(ctx context.Context, actor Actor, id string) (*store.Assignment, error) {
+func (s *Service) assignmentFor(ctx context.Context, actor Actor, id string) (*Assignment, error) {
 	a, err := s.st.AssignmentByID(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
+	if apperr.ErrorCode(err) == apperr.NotFound {
 		return nil, fmt.Errorf("assignment %s: %w", id, ErrNotFound)
 	}
 	if err != nil {
@@ -301,7 +308,7 @@ type NewInvite struct {
 // InviteLink is a created invite with its token, which exists only here:
 // the database keeps its SHA-256.
 type InviteLink struct {
-	Invite *store.Invite
+	Invite *Invite
 	Token  string
 	Path   string // "/invite/TOKEN"
 }
@@ -323,7 +330,7 @@ func (s *Service) Invite(ctx context.Context, actor Actor, assignmentID string, 
 	if len(name) > 200 {
 		return nil, &ValidationError{"name", "must be at most 200 characters"}
 	}
-	if u, err := s.st.UserByEmail(ctx, email); err == nil && u.Role != store.RoleCandidate {
+	if u, err := s.st.UserByEmail(ctx, email); err == nil && u.Role != accounts.RoleCandidate {
 		return nil, &ValidationError{"email", "belongs to a staff account; invite a candidate's own address"}
 	}
 	now := s.now().UTC()
@@ -339,7 +346,7 @@ func (s *Service) Invite(ctx context.Context, actor Actor, assignmentID string, 
 		expires = a.DeadlineAt
 	}
 	token := newToken()
-	inv := &store.Invite{AssignmentID: a.ID, Name: name, Email: email, TokenHash: hashToken(token), State: store.InvitePending, ExpiresAt: expires, CreatedAt: now}
+	inv := &Invite{AssignmentID: a.ID, Name: name, Email: email, TokenHash: hashToken(token), State: InvitePending, ExpiresAt: expires, CreatedAt: now}
 	if err := s.st.CreateInvite(ctx, inv); err != nil {
 		return nil, err
 	}
@@ -391,7 +398,7 @@ func (s *Service) audit(ctx context.Context, actor, action, objType, objID strin
 			d = string(b)
 		}
 	}
-	if err := s.st.Audit(context.WithoutCancel(ctx), &store.AuditEvent{ActorID: actor, Action: action, ObjectType: objType, ObjectID: objID, Detail: d}); err != nil {
+	if err := s.st.Audit(context.WithoutCancel(ctx), &audit.Event{ActorID: actor, Action: action, ObjectType: objType, ObjectID: objID, Detail: d}); err != nil {
 		s.log.Warn("audit", "action", action, "err", err)
 	}
 }

@@ -16,7 +16,9 @@ import (
 	"time"
 
 	"github.com/opsdojo/opsdojo/accounts"
+	"github.com/opsdojo/opsdojo/apperr"
 	"github.com/opsdojo/opsdojo/assignments"
+	"github.com/opsdojo/opsdojo/attempts"
 	"github.com/opsdojo/opsdojo/store"
 	"github.com/opsdojo/opsdojo/store/storetest"
 )
@@ -45,9 +47,9 @@ func newEnv(t *testing.T, dialect string, cfg assignments.Config) *env {
 	for _, u := range []struct {
 		actor *assignments.Actor
 		email string
-		role  string
-	}{{&e.mgr, "mgr@example.com", store.RoleManager}, {&e.other, "other@example.com", store.RoleManager}, {&e.admin, "boss@example.com", store.RoleAdmin}} {
-		rec := &store.User{Email: u.email, Name: u.email, Role: u.role, PasswordHash: "x", CreatedAt: clk.Now(), UpdatedAt: clk.Now()}
+		role  accounts.Role
+	}{{&e.mgr, "mgr@example.com", accounts.RoleManager}, {&e.other, "other@example.com", accounts.RoleManager}, {&e.admin, "boss@example.com", accounts.RoleAdmin}} {
+		rec := &accounts.User{Email: u.email, Name: u.email, Role: u.role, PasswordHash: "x", CreatedAt: clk.Now(), UpdatedAt: clk.Now()}
 		if err := st.CreateUser(context.Background(), rec); err != nil {
 			t.Fatal(err)
 		}
@@ -62,7 +64,7 @@ func (e *env) restart() *assignments.Service {
 	return assignments.New(e.st, e.att, e.sb, fakeCatalog{e.att.ch}, nil, e.cfg, slog.New(slog.DiscardHandler), e.clk.Now)
 }
 
-func (e *env) assignment(t *testing.T, limit time.Duration) *store.Assignment {
+func (e *env) assignment(t *testing.T, limit time.Duration) *assignments.Assignment {
 	t.Helper()
 	a, err := e.svc.CreateAssignment(context.Background(), e.mgr, assignments.NewAssignment{
 		Title: "Platform take-home", ChallengeIDs: []string{"edit-config"}, TimeLimit: limit, Deadline: e.clk.Now().Add(72 * time.Hour), InterviewMode: true})
@@ -72,7 +74,7 @@ func (e *env) assignment(t *testing.T, limit time.Duration) *store.Assignment {
 	return a
 }
 
-func (e *env) invite(t *testing.T, a *store.Assignment, email string) *assignments.InviteLink {
+func (e *env) invite(t *testing.T, a *assignments.Assignment, email string) *assignments.InviteLink {
 	t.Helper()
 	l, err := e.svc.Invite(context.Background(), e.mgr, a.ID, assignments.NewInvite{Name: "Ada Lovelace", Email: email})
 	if err != nil {
@@ -128,7 +130,7 @@ func TestTakeHomeFlow(t *testing.T) {
 			if err != nil || land.Assignment.ID != a.ID || land.TimeLimit != time.Hour {
 				t.Fatalf("landing %+v %v", land, err)
 			}
-			if inv, _ := e.st.InviteByID(ctx, link.Invite.ID); inv.State != store.InvitePending {
+			if inv, _ := e.st.InviteByID(ctx, link.Invite.ID); inv.State != assignments.InvitePending {
 				t.Fatalf("landing changed the invite: %s", inv.State)
 			}
 
@@ -138,7 +140,7 @@ func TestTakeHomeFlow(t *testing.T) {
 				t.Fatalf("open %+v %v", opened, err)
 			}
 			cand, err := e.st.UserByEmail(ctx, "ada@example.com")
-			if err != nil || cand.Role != store.RoleCandidate || cand.PasswordHash != "" {
+			if err != nil || cand.Role != accounts.RoleCandidate || cand.PasswordHash != "" {
 				t.Fatalf("candidate %+v %v", cand, err)
 			}
 			if sess, err := e.st.SessionByID(ctx, accounts.HashToken(opened.SessionToken), e.clk.Now()); err != nil || sess.UserID != cand.ID {
@@ -204,10 +206,10 @@ func TestTakeHomeFlow(t *testing.T) {
 			if !strings.Contains(sub.Files, `"skipped":"binary file: not kept"`) || strings.Contains(sub.Files, "/proc/1") || strings.Contains(sub.Files, `"path":"/workspace",`) {
 				t.Errorf("files %s", sub.Files)
 			}
-			if e.att.ended[at.ID] != store.AttemptSubmitted {
+			if e.att.ended[at.ID] != attempts.StateSubmitted {
 				t.Fatalf("attempt not ended as submitted: %v", e.att.ended)
 			}
-			if inv, _ := e.st.InviteByID(ctx, opened.InviteID); inv.State != store.InviteSubmitted {
+			if inv, _ := e.st.InviteByID(ctx, opened.InviteID); inv.State != assignments.InviteSubmitted {
 				t.Fatalf("invite %s", inv.State)
 			}
 
@@ -235,7 +237,7 @@ func TestTakeHomeFlow(t *testing.T) {
 			if err := e.svc.CanReview(ctx, e.other, at.ID); !errors.Is(err, assignments.ErrNotFound) {
 				t.Fatalf("other manager may review: %v", err)
 			}
-			if err := e.svc.CanReview(ctx, assignments.Actor{ID: cand.ID, Role: store.RoleCandidate}, at.ID); !errors.Is(err, assignments.ErrNotFound) {
+			if err := e.svc.CanReview(ctx, assignments.Actor{ID: cand.ID, Role: accounts.RoleCandidate}, at.ID); !errors.Is(err, assignments.ErrNotFound) {
 				t.Fatalf("candidate may review: %v", err)
 			}
 			rubric := 80
@@ -289,7 +291,7 @@ func TestDeadlineSubmitsAutomatically(t *testing.T) {
 	e.sb.write(at.SandboxID, "/workspace/app.conf", "port = 8080\ndebug = false\n", false)
 
 	e.svc.Sweep(ctx) // before the deadline: nothing happens
-	if _, err := e.st.SubmissionByAttempt(ctx, at.ID); !errors.Is(err, store.ErrNotFound) {
+	if _, err := e.st.SubmissionByAttempt(ctx, at.ID); apperr.ErrorCode(err) != apperr.NotFound {
 		t.Fatalf("submitted early: %v", err)
 	}
 	e.clk.Add(31 * time.Minute)
@@ -302,7 +304,7 @@ func TestDeadlineSubmitsAutomatically(t *testing.T) {
 	if err != nil || !sub.Automatic {
 		t.Fatalf("automatic submission %+v %v", sub, err)
 	}
-	if a2, _ := e.st.AttemptByID(ctx, at.ID); a2.Score != 100 || a2.State != store.AttemptSubmitted {
+	if a2, _ := e.st.AttemptByID(ctx, at.ID); a2.Score != 100 || a2.State != attempts.StateSubmitted {
 		t.Fatalf("attempt after auto-submit %+v", a2)
 	}
 	// After the automatic submission, the candidate still hears "time is up".
@@ -315,7 +317,7 @@ func TestDeadlineSubmitsAutomatically(t *testing.T) {
 	}
 }
 
-func mustUser(t *testing.T, e *env, email string) *store.User {
+func mustUser(t *testing.T, e *env, email string) *accounts.User {
 	t.Helper()
 	u, err := e.st.UserByEmail(context.Background(), email)
 	if err != nil {
@@ -339,7 +341,7 @@ func TestInviteRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A self-registered candidate (with a password) must log in first.
-	pw := &store.User{Email: "has-pw@example.com", Role: store.RoleCandidate, PasswordHash: "$argon2id$…", CreatedAt: e.clk.Now(), UpdatedAt: e.clk.Now()}
+	pw := &accounts.User{Email: "has-pw@example.com", Role: accounts.RoleCandidate, PasswordHash: "$argon2id$…", CreatedAt: e.clk.Now(), UpdatedAt: e.clk.Now()}
 	if err := e.st.CreateUser(ctx, pw); err != nil {
 		t.Fatal(err)
 	}
@@ -349,7 +351,7 @@ func TestInviteRefusals(t *testing.T) {
 	cases := []struct {
 		name  string
 		token string
-		user  *store.User
+		user  *accounts.User
 		want  error
 	}{
 		{"unknown", "not-a-token", nil, assignments.ErrInviteUnknown},
@@ -387,7 +389,7 @@ func TestInviteRefusals(t *testing.T) {
 	}
 	// The sweep marks expired invites.
 	e.svc.Sweep(ctx)
-	if inv, _ := e.st.InviteByID(ctx, expired.Invite.ID); inv.State != store.InviteExpired {
+	if inv, _ := e.st.InviteByID(ctx, expired.Invite.ID); inv.State != assignments.InviteExpired {
 		t.Fatalf("expired invite state %s", inv.State)
 	}
 }
@@ -475,7 +477,7 @@ func TestWebhooksSignedAndRetried(t *testing.T) {
 		delivered := 0
 		log, _ := e.svc.Deliveries(ctx, 10)
 		for _, d := range log {
-			if d.State == store.DeliveryDelivered {
+			if d.State == assignments.DeliveryDelivered {
 				delivered++
 			}
 		}
@@ -515,7 +517,7 @@ func TestWebhooksSignedAndRetried(t *testing.T) {
 	}
 	retried := 0
 	for _, d := range log {
-		if d.State != store.DeliveryDelivered {
+		if d.State != assignments.DeliveryDelivered {
 			t.Fatalf("delivery %+v", d)
 		}
 		if d.Attempts > 1 {
@@ -546,7 +548,7 @@ func TestWebhookGivesUp(t *testing.T) {
 	go func() { e.svc.Run(ctx); close(done) }()
 	for {
 		log, _ := e.svc.Deliveries(ctx, 10)
-		if len(log) == 1 && log[0].State == store.DeliveryFailed {
+		if len(log) == 1 && log[0].State == assignments.DeliveryFailed {
 			if log[0].Attempts != 3 || log[0].LastStatus != 500 || !strings.Contains(log[0].LastError, "HTTP 500") {
 				t.Fatalf("failed delivery %+v", log[0])
 			}
@@ -645,7 +647,7 @@ func TestReportTimelineHasTypedCommands(t *testing.T) {
 
 // sessionOf is the access of a session of u opened by inviteID's link
 // ("" for a password login); nil for no session.
-func sessionOf(u *store.User, inviteID string) *assignments.Access {
+func sessionOf(u *accounts.User, inviteID string) *assignments.Access {
 	if u == nil {
 		return nil
 	}

@@ -15,9 +15,10 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/opsdojo/opsdojo/apperr"
+	"github.com/opsdojo/opsdojo/attempts"
 	"github.com/opsdojo/opsdojo/challenges"
 	"github.com/opsdojo/opsdojo/sandbox"
-	"github.com/opsdojo/opsdojo/store"
 )
 
 // sweepBatch bounds how many claims one pass of the loop handles.
@@ -42,16 +43,6 @@ type Terminals interface {
 	// CloseAttempt seals and ends the attempt's open terminals, telling
 	// their clients reason.
 	CloseAttempt(ctx context.Context, attemptID, reason string) int
-}
-
-// Freezer stops a sandbox at the submit instant (implemented by
-// *sandbox.Manager). Sandboxes that implement it are frozen at submit.
-type Freezer interface {
-	Pause(ctx context.Context, id string) error
-	Unpause(ctx context.Context, id string) error
-	// StopTerminalWork queues SIGKILL for the candidate's work (see
-	// sandbox/freeze.go for which processes): effective at Unpause.
-	StopTerminalWork(ctx context.Context, id string) ([]string, error)
 }
 
 // freezeState serialises the freezes of one submission within this process
@@ -127,16 +118,14 @@ func (s *Service) Submit(ctx context.Context, userID, inviteID string) error {
 // deadline becomes now, which refuses terminal tickets and Checks), freezes
 // them (see freeze) and announces the submission. Grading follows in the
 // background loop.
-func (s *Service) afterRequest(ctx context.Context, actor string, c *store.InviteClaim, automatic bool, now time.Time) {
+func (s *Service) afterRequest(ctx context.Context, actor string, c *InviteClaim, automatic bool, now time.Time) {
 	ats, err := s.st.AttemptsByInvite(ctx, c.InviteID)
 	if err != nil {
 		s.log.Warn("attempts of submitted invite", "invite", c.InviteID, "err", err)
 	}
-	for _, a := range ats {
-		if a.State == store.AttemptActive && (a.DeadlineAt == nil || a.DeadlineAt.After(now)) {
-			if err := s.st.UpdateAttempt(ctx, a.ID, map[string]any{"deadline_at": now}); err != nil {
-				s.log.Warn("close attempt", "attempt", a.ID, "err", err)
-			}
+	for i := range ats {
+		if err := s.att.Close(ctx, &ats[i], now); err != nil {
+			s.log.Warn("close attempt", "attempt", ats[i].ID, "err", err)
 		}
 	}
 	c.SubmitRequestedAt, c.Automatic = &now, automatic
@@ -263,7 +252,7 @@ func (s *Service) completePending(ctx context.Context) {
 // grading of every active attempt (grading job, reason submit), then the
 // attempt ends and its sandbox is removed. It is idempotent: a server
 // stopped half way redoes only what is missing.
-func (s *Service) finalize(ctx context.Context, c *store.InviteClaim) {
+func (s *Service) finalize(ctx context.Context, c *InviteClaim) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	log := s.log.With("invite", c.InviteID)
@@ -282,48 +271,51 @@ func (s *Service) finalize(ctx context.Context, c *store.InviteClaim) {
 	delete(s.frz.problems, c.InviteID)
 	delete(s.frz.locks, c.InviteID) // its request-time freeze is over: RequestSubmit succeeds once
 	s.frz.mu.Unlock()
-	jobs := map[string]string{}
-	for _, a := range ats {
-		if a.State != store.AttemptActive || a.SandboxID == "" {
+	// Every active attempt is graded a last time and ended, all at once
+	// (their gradings run in parallel); the files are kept first where the
+	// request-time freeze could not.
+	var (
+		wg         sync.WaitGroup
+		pmu        sync.Mutex
+		unfinished bool
+	)
+	for i := range ats {
+		a := &ats[i]
+		if a.State != attempts.StateActive {
 			continue
 		}
-		j, err := s.st.EnqueueJob(ctx, a.ID, store.ReasonSubmit)
-		if err != nil {
-			problems = append(problems, fmt.Sprintf("%s: queue final grading: %v", a.ChallengeID, err))
-			continue
-		}
-		jobs[a.ID] = j.ID
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			keep := func(ctx context.Context) error {
+				if _, err := s.st.SubmissionByAttempt(ctx, a.ID); apperr.ErrorCode(err) != apperr.NotFound {
+					return nil // kept at the freeze (or the database errs: Finish's End fails too)
+				}
+				files, diff, fileProblems := s.collect(ctx, a)
+				pmu.Lock()
+				problems = append(problems, fileProblems...)
+				pmu.Unlock()
+				raw, _ := json.Marshal(files)
+				if _, err := s.st.CreateSubmission(ctx, &Submission{AttemptID: a.ID, Files: string(raw), Diff: diff, Automatic: c.Automatic, SubmittedAt: submittedAt}); err != nil {
+					return fmt.Errorf("store submission: %w", err)
+				}
+				return nil
+			}
+			ps, err := s.att.Finish(ctx, a, s.cfg.GradeTimeout, keep)
+			pmu.Lock()
+			defer pmu.Unlock()
+			problems = append(problems, ps...)
+			if err != nil {
+				unfinished = true
+				if ctx.Err() == nil {
+					log.Warn("finish attempt", "attempt", a.ID, "err", err)
+				}
+			}
+		}()
 	}
-	for _, a := range ats {
-		if a.State != store.AttemptActive {
-			continue
-		}
-		if jobID, ok := jobs[a.ID]; ok {
-			wctx, cancel := context.WithTimeout(ctx, s.cfg.GradeTimeout)
-			j, _, err := s.att.Wait(wctx, jobID)
-			cancel()
-			switch {
-			case ctx.Err() != nil:
-				return // shutting down: the lease lapses, the next start redoes it
-			case err != nil:
-				problems = append(problems, fmt.Sprintf("%s: final grading: %v", a.ChallengeID, err))
-			case j.State == store.JobFailed:
-				problems = append(problems, fmt.Sprintf("%s: final grading failed: %s", a.ChallengeID, j.Error))
-			}
-		}
-		if _, err := s.st.SubmissionByAttempt(ctx, a.ID); errors.Is(err, store.ErrNotFound) {
-			files, diff, fileProblems := s.collect(ctx, &a)
-			problems = append(problems, fileProblems...)
-			raw, _ := json.Marshal(files)
-			if _, err := s.st.CreateSubmission(ctx, &store.Submission{AttemptID: a.ID, Files: string(raw), Diff: diff, Automatic: c.Automatic, SubmittedAt: submittedAt}); err != nil {
-				log.Warn("store submission", "attempt", a.ID, "err", err)
-				return // retried on the next pass
-			}
-		}
-		if err := s.att.End(ctx, &a, store.AttemptSubmitted); err != nil {
-			log.Warn("end attempt", "attempt", a.ID, "err", err)
-			return
-		}
+	wg.Wait()
+	if unfinished {
+		return // retried on the next pass (or after a restart: the lease lapses)
 	}
 	if err := s.st.FinalizeClaim(ctx, c.InviteID, s.now().UTC(), strings.Join(problems, "\n")); err != nil {
 		log.Warn("finalize submission", "err", err)
@@ -360,7 +352,7 @@ func (s *Service) finalize(ctx context.Context, c *store.InviteClaim) {
 //
 // Attempts that already have a submission were frozen before and are
 // only sealed again. Manual and automatic submissions take this one path.
-func (s *Service) freeze(ctx context.Context, c *store.InviteClaim, ats []store.Attempt) []string {
+func (s *Service) freeze(ctx context.Context, c *InviteClaim, ats []attempts.Attempt) []string {
 	defer s.frz.lock(c.InviteID)()
 	term := s.frz.terminals()
 	reason := "this take-home was submitted"
@@ -370,7 +362,7 @@ func (s *Service) freeze(ctx context.Context, c *store.InviteClaim, ats []store.
 	var problems []string
 	for i := range ats {
 		a := &ats[i]
-		if a.State != store.AttemptActive {
+		if a.State != attempts.StateActive {
 			continue
 		}
 		if term != nil {
@@ -381,7 +373,7 @@ func (s *Service) freeze(ctx context.Context, c *store.InviteClaim, ats []store.
 		}
 		if _, err := s.st.SubmissionByAttempt(ctx, a.ID); err == nil {
 			continue
-		} else if !errors.Is(err, store.ErrNotFound) {
+		} else if apperr.ErrorCode(err) != apperr.NotFound {
 			problems = append(problems, fmt.Sprintf("%s: freeze: %v", a.ChallengeID, err))
 			continue
 		}
@@ -390,45 +382,28 @@ func (s *Service) freeze(ctx context.Context, c *store.InviteClaim, ats []store.
 	return problems
 }
 
-// freezeAttempt runs steps 2–5 of freeze for one attempt.
-func (s *Service) freezeAttempt(ctx context.Context, c *store.InviteClaim, a *store.Attempt, term Terminals, reason string) (problems []string) {
-	log := s.log.With("invite", c.InviteID, "attempt", a.ID)
-	fz, _ := s.sb.(Freezer)
-	if fz != nil {
-		if err := fz.Pause(ctx, a.SandboxID); err != nil {
-			problems = append(problems, fmt.Sprintf("%s: pause the sandbox at submit: %v", a.ChallengeID, err))
-		} else {
-			defer func() {
-				uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), freezeTimeout)
-				defer cancel()
-				if err := fz.Unpause(uctx, a.SandboxID); err != nil {
-					problems = append(problems, fmt.Sprintf("%s: thaw the sandbox after the freeze: %v", a.ChallengeID, err))
-				}
-			}()
-		}
-	}
-	if term != nil {
-		term.CloseAttempt(ctx, a.ID, reason)
-	}
-	if fz != nil {
-		killed, err := fz.StopTerminalWork(ctx, a.SandboxID)
-		if err != nil {
-			problems = append(problems, fmt.Sprintf("%s: stop the candidate's processes at submit: %v", a.ChallengeID, err))
-		} else if len(killed) > 0 {
-			log.Info("candidate processes stopped at submit", "count", len(killed), "processes", strings.Join(killed, "; "))
-		}
-	}
+// freezeAttempt runs steps 2–5 of freeze for one attempt: the attempts
+// service freezes its sandbox (attempts.Service.Freeze) and, while it is
+// paused, the terminals close and the submission's files are stored.
+func (s *Service) freezeAttempt(ctx context.Context, c *InviteClaim, a *attempts.Attempt, term Terminals, reason string) []string {
 	submittedAt := s.now().UTC()
 	if c.SubmitRequestedAt != nil {
 		submittedAt = c.SubmitRequestedAt.UTC()
 	}
-	files, diff, fileProblems := s.collect(ctx, a)
-	problems = append(problems, fileProblems...)
-	raw, _ := json.Marshal(files)
-	if _, err := s.st.CreateSubmission(ctx, &store.Submission{AttemptID: a.ID, Files: string(raw), Diff: diff, Automatic: c.Automatic, SubmittedAt: submittedAt}); err != nil {
-		log.Warn("store submission at the freeze", "err", err) // finalize retries
+	closeTerminals := func(ctx context.Context) {
+		if term != nil {
+			term.CloseAttempt(ctx, a.ID, reason)
+		}
 	}
-	return problems
+	keep := func(ctx context.Context) []string {
+		files, diff, problems := s.collect(ctx, a)
+		raw, _ := json.Marshal(files)
+		if _, err := s.st.CreateSubmission(ctx, &Submission{AttemptID: a.ID, Files: string(raw), Diff: diff, Automatic: c.Automatic, SubmittedAt: submittedAt}); err != nil {
+			s.log.Warn("store submission at the freeze", "invite", c.InviteID, "attempt", a.ID, "err", err) // finalize retries
+		}
+		return problems
+	}
+	return s.att.Freeze(ctx, a, closeTerminals, keep)
 }
 
 // SubmittedFile is one changed path of a submission (submissions.files
@@ -467,7 +442,7 @@ func ignored(p string) bool {
 // challenge's editable files always, other changed regular text files up
 // to the size caps; and a unified diff of the editable files against
 // their starters (and of added text files against nothing).
-func (s *Service) collect(ctx context.Context, a *store.Attempt) ([]SubmittedFile, string, []string) {
+func (s *Service) collect(ctx context.Context, a *attempts.Attempt) ([]SubmittedFile, string, []string) {
 	var problems []string
 	ch, err := s.att.Challenge(a)
 	if err != nil {

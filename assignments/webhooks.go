@@ -17,7 +17,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/opsdojo/opsdojo/store"
+	"github.com/opsdojo/opsdojo/attempts"
+	"github.com/opsdojo/opsdojo/ids"
 )
 
 // Webhook events.
@@ -113,7 +114,7 @@ type EventData struct {
 	ReportURL       string     `json:"report_url,omitempty"`
 }
 
-func (s *Service) eventData(a *store.Assignment, inv *store.Invite, c *store.InviteClaim, graded []store.Attempt) EventData {
+func (s *Service) eventData(a *Assignment, inv *Invite, c *InviteClaim, graded []attempts.Attempt) EventData {
 	d := EventData{AssignmentID: a.ID, AssignmentTitle: a.Title, InviteID: inv.ID, CandidateName: inv.Name, CandidateEmail: inv.Email}
 	if s.cfg.PublicURL != "" {
 		d.ReportURL = s.cfg.PublicURL + "/review/" + inv.ID
@@ -176,7 +177,7 @@ func (w *webhooks) emit(ctx context.Context, event string, data EventData) {
 		return
 	}
 	now := w.now().UTC()
-	d := &store.WebhookDelivery{ID: store.NewID(), Event: event, URL: w.cfg.URL, State: store.DeliveryPending, NextAttemptAt: now, CreatedAt: now}
+	d := &WebhookDelivery{ID: ids.New(), Event: event, URL: w.cfg.URL, State: DeliveryPending, NextAttemptAt: now, CreatedAt: now}
 	body, err := json.Marshal(Event{ID: d.ID, Event: event, CreatedAt: now, Data: data})
 	if err != nil {
 		w.log.Warn("encode webhook", "event", event, "err", err)
@@ -230,33 +231,33 @@ func (w *webhooks) deliverDue(ctx context.Context) {
 	}
 }
 
-func (w *webhooks) deliver(ctx context.Context, d store.WebhookDelivery) {
+func (w *webhooks) deliver(ctx context.Context, d WebhookDelivery) {
 	status, err := w.post(ctx, d)
 	if err != nil && ctx.Err() != nil {
 		return // shutting down: not the receiver's fault; the lease lapses and it is sent again
 	}
 	tries := d.Attempts + 1
 	now := w.now().UTC()
-	cols := map[string]any{"attempts": tries, "last_status": status, "lease_until": nil}
+	out := DeliveryOutcome{Attempts: tries, LastStatus: status}
 	switch {
 	case err == nil:
-		cols["state"], cols["delivered_at"], cols["last_error"] = store.DeliveryDelivered, now, ""
+		out.State, out.DeliveredAt = DeliveryDelivered, &now
 		w.log.Info("webhook delivered", "delivery", d.ID, "event", d.Event, "status", status, "try", tries)
 	case tries >= w.cfg.MaxAttempts:
-		cols["state"], cols["last_error"] = store.DeliveryFailed, err.Error()
+		out.State, out.LastError = DeliveryFailed, err.Error()
 		w.log.Warn("webhook failed for good", "delivery", d.ID, "event", d.Event, "tries", tries, "err", err)
 	default:
 		next := now.Add(w.backoff(tries))
-		cols["next_attempt_at"], cols["last_error"] = next, err.Error()
+		out.NextAttemptAt, out.LastError = &next, err.Error()
 		w.log.Info("webhook failed; will retry", "delivery", d.ID, "event", d.Event, "try", tries, "next", next, "err", err)
 	}
 	w.observe(d.Event, err, tries) // webhooks_observe.go
-	if uerr := w.st.UpdateDelivery(context.WithoutCancel(ctx), d.ID, cols); uerr != nil {
+	if uerr := w.st.RecordDelivery(context.WithoutCancel(ctx), d.ID, out); uerr != nil {
 		w.log.Warn("record webhook outcome", "delivery", d.ID, "err", uerr)
 	}
 }
 
-func (w *webhooks) post(ctx context.Context, d store.WebhookDelivery) (int, error) {
+func (w *webhooks) post(ctx context.Context, d WebhookDelivery) (int, error) {
 	body := []byte(d.Payload)
 	ts := w.now().Unix()
 	rctx, cancel := context.WithTimeout(ctx, w.cfg.Timeout)
@@ -284,7 +285,7 @@ func (w *webhooks) post(ctx context.Context, d store.WebhookDelivery) (int, erro
 }
 
 // Deliveries lists the webhook delivery log, newest first.
-func (s *Service) Deliveries(ctx context.Context, limit int) ([]store.WebhookDelivery, error) {
+func (s *Service) Deliveries(ctx context.Context, limit int) ([]WebhookDelivery, error) {
 	if limit <= 0 || limit > 500 {
 		limit = 200
 	}

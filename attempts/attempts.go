@@ -16,31 +16,33 @@ import (
 	"sync"
 	"time"
 
+	"github.com/opsdojo/opsdojo/apperr"
+	"github.com/opsdojo/opsdojo/audit"
 	"github.com/opsdojo/opsdojo/challenges"
 	"github.com/opsdojo/opsdojo/grader"
+	"github.com/opsdojo/opsdojo/ids"
 	"github.com/opsdojo/opsdojo/sandbox"
-	"github.com/opsdojo/opsdojo/store"
 )
 
 // Store is the persistence the service needs.
 type Store interface {
-	CreateAttempt(ctx context.Context, a *store.Attempt) error
-	AttemptByID(ctx context.Context, id string) (*store.Attempt, error)
-	AttemptsByUser(ctx context.Context, userID string, limit int) ([]store.Attempt, error)
-	ActiveAttempts(ctx context.Context) ([]store.Attempt, error)
-	UpdateAttempt(ctx context.Context, id string, cols map[string]any) error
-	RevealHint(ctx context.Context, h *store.HintReveal) error
-	HintReveals(ctx context.Context, attemptID string) ([]store.HintReveal, error)
-	EnqueueJob(ctx context.Context, attemptID, reason string) (*store.GradingJob, error)
-	LeaseJob(ctx context.Context, owner string, now time.Time, lease time.Duration) (*store.GradingJob, error)
+	CreateAttempt(ctx context.Context, a *Attempt) error
+	AttemptByID(ctx context.Context, id string) (*Attempt, error)
+	AttemptsByUser(ctx context.Context, userID string, limit int) ([]Attempt, error)
+	ActiveAttempts(ctx context.Context) ([]Attempt, error)
+	UpdateAttempt(ctx context.Context, id string, up Update) error
+	RevealHint(ctx context.Context, h *HintReveal) error
+	HintReveals(ctx context.Context, attemptID string) ([]HintReveal, error)
+	EnqueueJob(ctx context.Context, attemptID string, reason Reason) (*GradingJob, error)
+	LeaseJob(ctx context.Context, owner string, now time.Time, lease time.Duration) (*GradingJob, error)
 	RenewLease(ctx context.Context, jobID, owner string, until time.Time) error
-	FinishJob(ctx context.Context, jobID, owner string, run *store.CheckRun) error
+	FinishJob(ctx context.Context, jobID, owner string, run *CheckRun) error
 	FailJob(ctx context.Context, jobID, owner, reason string, now time.Time) error
-	JobByID(ctx context.Context, id string) (*store.GradingJob, error)
-	CheckRunByID(ctx context.Context, id string) (*store.CheckRun, error)
-	LatestCheckRun(ctx context.Context, attemptID string) (*store.CheckRun, error)
-	UpsertChallengeVersion(ctx context.Context, c *store.Challenge, v *store.ChallengeVersion) error
-	Audit(ctx context.Context, e *store.AuditEvent) error
+	JobByID(ctx context.Context, id string) (*GradingJob, error)
+	CheckRunByID(ctx context.Context, id string) (*CheckRun, error)
+	LatestCheckRun(ctx context.Context, attemptID string) (*CheckRun, error)
+	UpsertChallengeVersion(ctx context.Context, c *ChallengeRecord, v *ChallengeVersion) error
+	Audit(ctx context.Context, e *audit.Event) error
 }
 
 // Sandboxes is what the service needs from the sandbox manager.
@@ -72,20 +74,20 @@ type Grader interface {
 
 // Errors the HTTP layer maps to answers.
 var (
-	ErrNotFound       = errors.New("not found")
-	ErrForbidden      = errors.New("not yours")
-	ErrNotActive      = errors.New("this attempt is over (submitted or expired); start a new one")
-	ErrUnknownHint    = errors.New("no such hint")
-	ErrNoSandbox      = errors.New("this attempt has no sandbox")
-	ErrUnknownVersion = errors.New("the challenge changed since this attempt started and its old version is not loaded")
-	ErrNoReset        = errors.New("take-home attempts cannot be reset")
+	ErrNotFound       = apperr.New(apperr.NotFound, "not found")
+	ErrForbidden      = apperr.New(apperr.Forbidden, "not yours")
+	ErrNotActive      = apperr.New(apperr.Conflict, "this attempt is over (submitted or expired); start a new one")
+	ErrUnknownHint    = apperr.New(apperr.Invalid, "no such hint")
+	ErrNoSandbox      = apperr.New(apperr.Gone, "this attempt has no sandbox")
+	ErrUnknownVersion = apperr.New(apperr.Conflict, "the challenge changed since this attempt started and its old version is not loaded")
+	ErrNoReset        = apperr.New(apperr.Conflict, "take-home attempts cannot be reset")
 	// ErrSandboxGone: the attempt's sandbox is neither running nor
 	// hibernated (its time ran out, it was removed). Nothing is graded or
 	// stored; the best score stands.
-	ErrSandboxGone = errors.New("the sandbox of this attempt is gone (its time ran out or it was removed); nothing was graded and your score is unchanged: reset the attempt or start a new one")
+	ErrSandboxGone = apperr.New(apperr.Gone, "the sandbox of this attempt is gone (its time ran out or it was removed); nothing was graded and your score is unchanged: reset the attempt or start a new one")
 	// ErrGradingFailed: the checks could not run (an infrastructure
 	// error); nothing is stored, the best score stands.
-	ErrGradingFailed = errors.New("the grader could not run the checks; nothing was stored and your score is unchanged: try again in a moment")
+	ErrGradingFailed = apperr.New(apperr.Unavailable, "the grader could not run the checks; nothing was stored and your score is unchanged: try again in a moment")
 )
 
 // SubmitGrace is how long a take-home sandbox outlives its deadline, for
@@ -119,6 +121,8 @@ type Service struct {
 	mu      sync.Mutex
 	byVer   map[string]*challenges.Challenge // challenge versions seen, by version hash
 	waiters map[string][]chan struct{}       // job id -> waiters for its end
+	// policies tells take-home attempts' rules (policy.go); nil: none.
+	policies PolicySource
 }
 
 // New returns a Service.
@@ -136,7 +140,7 @@ func New(st Store, sb Sandboxes, cat Catalog, g Grader, cfg Config, log *slog.Lo
 		cfg.MaxTries = 3
 	}
 	if cfg.InstanceID == "" {
-		cfg.InstanceID = "opsdojo-" + store.NewID()[:8]
+		cfg.InstanceID = "opsdojo-" + ids.New()[:8]
 	}
 	if now == nil {
 		now = time.Now
@@ -161,12 +165,12 @@ func (s *Service) Remember(ctx context.Context, ch *challenges.Challenge) error 
 	// existing challenge's flag.
 	published := s.cfg.AutoPublish == nil || s.cfg.AutoPublish(ch)
 	return s.st.UpsertChallengeVersion(ctx,
-		&store.Challenge{ID: ch.ID, Title: ch.Title, Kind: string(ch.Kind), Difficulty: string(ch.Difficulty), CurrentVersion: ch.Version, SourceDir: ch.Dir, Published: published, CreatedAt: now, UpdatedAt: now},
-		&store.ChallengeVersion{ChallengeID: ch.ID, Version: ch.Version, Spec: string(spec), CreatedAt: now})
+		&ChallengeRecord{ID: ch.ID, Title: ch.Title, Kind: string(ch.Kind), Difficulty: string(ch.Difficulty), CurrentVersion: ch.Version, SourceDir: ch.Dir, Published: published, CreatedAt: now, UpdatedAt: now},
+		&ChallengeVersion{ChallengeID: ch.ID, Version: ch.Version, Spec: string(spec), CreatedAt: now})
 }
 
 // challengeFor returns the exact version an attempt started on.
-func (s *Service) challengeFor(a *store.Attempt) (*challenges.Challenge, error) {
+func (s *Service) challengeFor(a *Attempt) (*challenges.Challenge, error) {
 	s.mu.Lock()
 	ch, ok := s.byVer[a.ChallengeVersion]
 	s.mu.Unlock()
@@ -184,7 +188,7 @@ func (s *Service) challengeFor(a *store.Attempt) (*challenges.Challenge, error) 
 }
 
 // Challenge returns the challenge version of an attempt.
-func (s *Service) Challenge(a *store.Attempt) (*challenges.Challenge, error) {
+func (s *Service) Challenge(a *Attempt) (*challenges.Challenge, error) {
 	return s.challengeFor(a)
 }
 
@@ -198,12 +202,12 @@ func newSeed() int64 {
 type StartOptions struct {
 	UserID   string
 	InviteID string
-	Mode     string // store.ModePractice or store.ModeAssignment
+	Mode     Mode // ModePractice or ModeAssignment
 	Deadline *time.Time
 }
 
 // Start creates an attempt and its sandbox (setup applied).
-func (s *Service) Start(ctx context.Context, challengeID string, o StartOptions) (*store.Attempt, error) {
+func (s *Service) Start(ctx context.Context, challengeID string, o StartOptions) (*Attempt, error) {
 	ch, ok := s.cat.Get(challengeID)
 	if !ok {
 		return nil, fmt.Errorf("challenge %q: %w", challengeID, ErrNotFound)
@@ -219,10 +223,10 @@ func (s *Service) Start(ctx context.Context, challengeID string, o StartOptions)
 		}
 	}
 	if o.Mode == "" {
-		o.Mode = store.ModePractice
+		o.Mode = ModePractice
 	}
 	now := s.now().UTC()
-	a := &store.Attempt{ID: store.NewID(), ChallengeID: ch.ID, ChallengeVersion: ch.Version, Mode: o.Mode, State: store.AttemptActive,
+	a := &Attempt{ID: ids.New(), ChallengeID: ch.ID, ChallengeVersion: ch.Version, Mode: o.Mode, State: StateActive,
 		Seed: newSeed(), MaxScore: ch.TotalPoints(), StartedAt: now, DeadlineAt: o.Deadline}
 	if o.UserID != "" {
 		a.UserID = &o.UserID
@@ -234,7 +238,7 @@ func (s *Service) Start(ctx context.Context, challengeID string, o StartOptions)
 		return nil, err
 	}
 	if err := s.startSandbox(ctx, a, ch, o.UserID); err != nil {
-		_ = s.st.UpdateAttempt(context.WithoutCancel(ctx), a.ID, map[string]any{"state": store.AttemptAbandoned, "ended_at": s.now().UTC()})
+		_ = s.st.UpdateAttempt(context.WithoutCancel(ctx), a.ID, Update{State: new(StateAbandoned), EndedAt: new(s.now().UTC())})
 		return nil, err
 	}
 	s.audit(ctx, o.UserID, "attempt.start", a.ID, fmt.Sprintf(`{"challenge":%q,"version":%q,"seed":%d}`, ch.ID, ch.Version, a.Seed))
@@ -245,7 +249,7 @@ func (s *Service) Start(ctx context.Context, challengeID string, o StartOptions)
 // a take-home sandbox lives until the deadline plus SubmitGrace and is
 // never idle-reaped; a practice sandbox is hibernated (its work kept) when
 // idle or past its TTL, and restored when the candidate comes back.
-func (s *Service) specFor(a *store.Attempt, ch *challenges.Challenge) sandbox.Spec {
+func (s *Service) specFor(a *Attempt, ch *challenges.Challenge) sandbox.Spec {
 	spec := grader.SandboxSpec(ch, a.Seed)
 	spec.AttemptID = a.ID
 	if a.UserID != nil {
@@ -254,7 +258,7 @@ func (s *Service) specFor(a *store.Attempt, ch *challenges.Challenge) sandbox.Sp
 	if spec.OwnerID == "" {
 		spec.OwnerID = "anonymous"
 	}
-	if a.Mode == store.ModeAssignment || a.DeadlineAt != nil {
+	if a.Mode == ModeAssignment || a.DeadlineAt != nil {
 		spec.IdleTimeout = -1
 		if a.DeadlineAt != nil {
 			if ttl := a.DeadlineAt.Sub(s.now()) + SubmitGrace; ttl > 0 {
@@ -280,7 +284,7 @@ func resumeScript(ch *challenges.Challenge) []byte {
 	return nil
 }
 
-func (s *Service) startSandbox(ctx context.Context, a *store.Attempt, ch *challenges.Challenge, owner string) error {
+func (s *Service) startSandbox(ctx context.Context, a *Attempt, ch *challenges.Challenge, owner string) error {
 	spec := s.specFor(a, ch)
 	if owner != "" {
 		spec.OwnerID = owner
@@ -290,7 +294,7 @@ func (s *Service) startSandbox(ctx context.Context, a *store.Attempt, ch *challe
 		return fmt.Errorf("start sandbox for %s: %w", ch.ID, err)
 	}
 	a.SandboxID = sb.ID
-	if err := s.st.UpdateAttempt(ctx, a.ID, map[string]any{"sandbox_id": sb.ID}); err != nil {
+	if err := s.st.UpdateAttempt(ctx, a.ID, Update{SandboxID: new(sb.ID)}); err != nil {
 		_ = s.sb.Remove(context.WithoutCancel(ctx), sb.ID)
 		return err
 	}
@@ -299,9 +303,9 @@ func (s *Service) startSandbox(ctx context.Context, a *store.Attempt, ch *challe
 
 // Get returns an attempt if userID may see it (its owner; callers check
 // staff roles themselves and pass userID "" to skip the check).
-func (s *Service) Get(ctx context.Context, attemptID, userID string) (*store.Attempt, error) {
+func (s *Service) Get(ctx context.Context, attemptID, userID string) (*Attempt, error) {
 	a, err := s.st.AttemptByID(ctx, attemptID)
-	if errors.Is(err, store.ErrNotFound) {
+	if apperr.ErrorCode(err) == apperr.NotFound {
 		return nil, fmt.Errorf("attempt %s: %w", attemptID, ErrNotFound)
 	}
 	if err != nil {
@@ -315,12 +319,12 @@ func (s *Service) Get(ctx context.Context, attemptID, userID string) (*store.Att
 }
 
 // History lists a user's attempts.
-func (s *Service) History(ctx context.Context, userID string) ([]store.Attempt, error) {
+func (s *Service) History(ctx context.Context, userID string) ([]Attempt, error) {
 	return s.st.AttemptsByUser(ctx, userID, 50)
 }
 
-func (s *Service) active(a *store.Attempt) error {
-	if a.State != store.AttemptActive {
+func (s *Service) active(a *Attempt) error {
+	if a.State != StateActive {
 		return ErrNotActive
 	}
 	if a.DeadlineAt != nil && s.now().After(*a.DeadlineAt) {
@@ -333,7 +337,7 @@ func (s *Service) active(a *store.Attempt) error {
 // one is restored (its new id is stored in a.SandboxID and the database).
 // A sandbox that is gone is ErrSandboxGone. The workspace, terminal
 // tickets, Check and the editor call it before using the sandbox.
-func (s *Service) Resume(ctx context.Context, a *store.Attempt) error {
+func (s *Service) Resume(ctx context.Context, a *Attempt) error {
 	if err := s.active(a); err != nil {
 		return err
 	}
@@ -341,7 +345,7 @@ func (s *Service) Resume(ctx context.Context, a *store.Attempt) error {
 }
 
 // resume is Resume without the deadline check (final grading runs after it).
-func (s *Service) resume(ctx context.Context, a *store.Attempt) error {
+func (s *Service) resume(ctx context.Context, a *Attempt) error {
 	if a.SandboxID == "" {
 		return ErrNoSandbox
 	}
@@ -352,12 +356,12 @@ func (s *Service) resume(ctx context.Context, a *store.Attempt) error {
 	sb, err := s.sb.Restore(ctx, a.SandboxID, s.specFor(a, ch))
 	switch {
 	case errors.Is(err, sandbox.ErrNotFound), errors.Is(err, sandbox.ErrExpired):
-		return fmt.Errorf("attempt %s: %w (%v)", a.ID, ErrSandboxGone, err)
+		return fmt.Errorf("attempt %s: %w", a.ID, apperr.Hide(ErrSandboxGone, err))
 	case err != nil:
 		return fmt.Errorf("resume the sandbox of attempt %s: %w", a.ID, err)
 	}
 	if sb.ID != a.SandboxID {
-		if err := s.st.UpdateAttempt(ctx, a.ID, map[string]any{"sandbox_id": sb.ID}); err != nil {
+		if err := s.st.UpdateAttempt(ctx, a.ID, Update{SandboxID: new(sb.ID)}); err != nil {
 			return err
 		}
 		old := a.SandboxID
@@ -377,19 +381,19 @@ func (s *Service) resume(ctx context.Context, a *store.Attempt) error {
 func (s *Service) AwaitingFreeze(ctx context.Context, attemptID string) bool {
 	a, err := s.st.AttemptByID(ctx, attemptID)
 	if err != nil {
-		return !errors.Is(err, store.ErrNotFound) // unsure (database error): keep
+		return apperr.ErrorCode(err) != apperr.NotFound // unsure (database error): keep
 	}
-	return a.State == store.AttemptActive && (a.Mode == store.ModeAssignment || a.InviteID != nil)
+	return a.State == StateActive && (a.Mode == ModeAssignment || a.InviteID != nil)
 }
 
 // Check queues a grading of the attempt's current state and returns the job.
 // A sandbox that is gone answers ErrSandboxGone and nothing is queued.
-func (s *Service) Check(ctx context.Context, a *store.Attempt) (*store.GradingJob, error) {
+func (s *Service) Check(ctx context.Context, a *Attempt) (*GradingJob, error) {
 	if err := s.Resume(ctx, a); err != nil {
 		return nil, err
 	}
 	s.sb.Touch(a.SandboxID)
-	j, err := s.st.EnqueueJob(ctx, a.ID, store.ReasonCheck)
+	j, err := s.st.EnqueueJob(ctx, a.ID, ReasonCheck)
 	if err != nil {
 		return nil, err
 	}
@@ -406,7 +410,10 @@ type HintView struct {
 }
 
 // Hints lists the attempt's hints, revealed ones with their text.
-func (s *Service) Hints(ctx context.Context, a *store.Attempt) ([]HintView, error) {
+func (s *Service) Hints(ctx context.Context, a *Attempt) ([]HintView, error) {
+	if ok, err := s.hintsAllowed(ctx, a); err != nil || !ok {
+		return nil, err // the assignment turned hints off: none to list
+	}
 	ch, err := s.challengeFor(a)
 	if err != nil {
 		return nil, err
@@ -430,7 +437,12 @@ func (s *Service) Hints(ctx context.Context, a *store.Attempt) ([]HintView, erro
 }
 
 // RevealHint reveals hint i (recording its cost once) and returns it.
-func (s *Service) RevealHint(ctx context.Context, a *store.Attempt, i int) (HintView, error) {
+func (s *Service) RevealHint(ctx context.Context, a *Attempt, i int) (HintView, error) {
+	if ok, err := s.hintsAllowed(ctx, a); err != nil {
+		return HintView{}, err
+	} else if !ok {
+		return HintView{}, ErrHintsDisabled
+	}
 	if err := s.active(a); err != nil {
 		return HintView{}, err
 	}
@@ -442,7 +454,7 @@ func (s *Service) RevealHint(ctx context.Context, a *store.Attempt, i int) (Hint
 		return HintView{}, fmt.Errorf("hint %d of %d: %w", i+1, len(ch.Hints), ErrUnknownHint)
 	}
 	h := ch.Hints[i]
-	if err := s.st.RevealHint(ctx, &store.HintReveal{AttemptID: a.ID, HintIndex: i, Cost: h.Cost, RevealedAt: s.now().UTC()}); err != nil {
+	if err := s.st.RevealHint(ctx, &HintReveal{AttemptID: a.ID, HintIndex: i, Cost: h.Cost, RevealedAt: s.now().UTC()}); err != nil {
 		return HintView{}, err
 	}
 	uid := ""
@@ -454,7 +466,7 @@ func (s *Service) RevealHint(ctx context.Context, a *store.Attempt, i int) (Hint
 }
 
 // HintCost is the points taken off for revealed hints.
-func (s *Service) HintCost(ctx context.Context, a *store.Attempt) (int, error) {
+func (s *Service) HintCost(ctx context.Context, a *Attempt) (int, error) {
 	rev, err := s.st.HintReveals(ctx, a.ID)
 	if err != nil {
 		return 0, err
@@ -467,11 +479,11 @@ func (s *Service) HintCost(ctx context.Context, a *store.Attempt) (int, error) {
 }
 
 // Reset replaces the attempt's sandbox with a fresh one (same seed).
-func (s *Service) Reset(ctx context.Context, a *store.Attempt) error {
+func (s *Service) Reset(ctx context.Context, a *Attempt) error {
 	if err := s.active(a); err != nil {
 		return err
 	}
-	if a.Mode == store.ModeAssignment {
+	if a.Mode == ModeAssignment {
 		return ErrNoReset
 	}
 	ch, err := s.challengeFor(a)
@@ -499,8 +511,8 @@ func (s *Service) Reset(ctx context.Context, a *store.Attempt) error {
 
 // End closes an attempt (submitted, expired or abandoned) and removes its
 // sandbox.
-func (s *Service) End(ctx context.Context, a *store.Attempt, state string) error {
-	if err := s.st.UpdateAttempt(ctx, a.ID, map[string]any{"state": state, "ended_at": s.now().UTC()}); err != nil {
+func (s *Service) End(ctx context.Context, a *Attempt, state State) error {
+	if err := s.st.UpdateAttempt(ctx, a.ID, Update{State: new(state), EndedAt: new(s.now().UTC())}); err != nil {
 		return err
 	}
 	if a.SandboxID != "" {
@@ -521,7 +533,7 @@ func (s *Service) Reconcile(ctx context.Context) (sandbox.ReconcileReport, error
 	if err != nil {
 		return sandbox.ReconcileReport{}, err
 	}
-	byID := map[string]*store.Attempt{}
+	byID := map[string]*Attempt{}
 	for i := range live {
 		byID[live[i].ID] = &live[i]
 	}
@@ -543,7 +555,7 @@ func (s *Service) Reconcile(ctx context.Context) (sandbox.ReconcileReport, error
 }
 
 func (s *Service) audit(ctx context.Context, actor, action, attemptID, detail string) {
-	if err := s.st.Audit(context.WithoutCancel(ctx), &store.AuditEvent{ActorID: actor, Action: action, ObjectType: "attempt", ObjectID: attemptID, Detail: detail}); err != nil {
+	if err := s.st.Audit(context.WithoutCancel(ctx), &audit.Event{ActorID: actor, Action: action, ObjectType: "attempt", ObjectID: attemptID, Detail: detail}); err != nil {
 		s.log.Warn("audit", "action", action, "err", err)
 	}
 }

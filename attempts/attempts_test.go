@@ -8,9 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opsdojo/opsdojo/accounts"
 	"github.com/opsdojo/opsdojo/attempts"
 	"github.com/opsdojo/opsdojo/challenges"
 	"github.com/opsdojo/opsdojo/grader"
+	"github.com/opsdojo/opsdojo/ids"
 	"github.com/opsdojo/opsdojo/sandbox"
 	"github.com/opsdojo/opsdojo/sandbox/sandboxtest"
 	"github.com/opsdojo/opsdojo/store"
@@ -47,7 +49,7 @@ func newFixture(t *testing.T, dialect string, cfg attempts.Config) *fixture {
 
 func (f *fixture) user(t *testing.T) string {
 	t.Helper()
-	u := &store.User{Email: store.NewID()[:8] + "@example.com", Role: store.RoleCandidate, CreatedAt: time.Now(), UpdatedAt: time.Now()}
+	u := &accounts.User{Email: ids.New()[:8] + "@example.com", Role: accounts.RoleCandidate, CreatedAt: time.Now(), UpdatedAt: time.Now()}
 	if err := f.st.CreateUser(context.Background(), u); err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +72,7 @@ func TestPracticeFlow(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Cleanup(func() { _ = f.svc.End(context.Background(), a, store.AttemptAbandoned) })
+			t.Cleanup(func() { _ = f.svc.End(context.Background(), a, attempts.StateAbandoned) })
 			if a.SandboxID == "" || a.Seed == 0 {
 				t.Fatalf("attempt without sandbox or seed: %+v", a)
 			}
@@ -83,7 +85,7 @@ func TestPracticeFlow(t *testing.T) {
 				t.Fatal(err)
 			}
 			j, run, err := f.svc.Wait(ctx, job.ID)
-			if err != nil || j.State != store.JobDone || run == nil {
+			if err != nil || j.State != attempts.JobDone || run == nil {
 				t.Fatalf("wait: %v %+v", err, j)
 			}
 			if run.Score != 0 || run.MaxScore != 100 || len(run.Results) != 5 {
@@ -129,7 +131,7 @@ func TestPracticeFlow(t *testing.T) {
 				t.Fatalf("after reset: %+v", run)
 			}
 			// Ended attempts refuse checks.
-			if err := f.svc.End(ctx, got, store.AttemptSubmitted); err != nil {
+			if err := f.svc.End(ctx, got, attempts.StateSubmitted); err != nil {
 				t.Fatal(err)
 			}
 			got, _ = f.svc.Get(ctx, a.ID, uid)
@@ -151,7 +153,7 @@ func TestJobSurvivesAKilledServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = f.svc.End(context.Background(), a, store.AttemptAbandoned) })
+	t.Cleanup(func() { _ = f.svc.End(context.Background(), a, attempts.StateAbandoned) })
 	job, err := f.svc.Check(ctx, a)
 	if err != nil {
 		t.Fatal(err)
@@ -171,7 +173,7 @@ func TestJobSurvivesAKilledServer(t *testing.T) {
 	defer stop()
 	go next.RunWorkers(wctx)
 	j, run, err := next.Wait(ctx, job.ID)
-	if err != nil || j.State != store.JobDone || run == nil {
+	if err != nil || j.State != attempts.JobDone || run == nil {
 		t.Fatalf("job after restart: %v %+v", err, j)
 	}
 	if j.Tries != 2 || !strings.HasPrefix(j.LeaseOwner, "opsdojo-") {

@@ -11,9 +11,9 @@ import (
 	"path"
 	"time"
 
+	"github.com/opsdojo/opsdojo/apperr"
 	"github.com/opsdojo/opsdojo/challenges"
 	"github.com/opsdojo/opsdojo/sandbox"
-	"github.com/opsdojo/opsdojo/store"
 )
 
 // FileSandboxes reads and writes files in sandboxes (the editor).
@@ -24,8 +24,8 @@ type FileSandboxes interface {
 
 // Errors of the editor.
 var (
-	ErrNotEditable = errors.New("this file is not one of the challenge's editable files")
-	ErrTooLarge    = fmt.Errorf("the file is larger than %d KiB", challenges.MaxFileSize>>10)
+	ErrNotEditable = apperr.New(apperr.Invalid, "this file is not one of the challenge's editable files")
+	ErrTooLarge    = apperr.New(apperr.TooLarge, fmt.Sprintf("the file is larger than %d KiB", challenges.MaxFileSize>>10))
 )
 
 // EditableFile is a file the editor shows.
@@ -35,7 +35,7 @@ type EditableFile struct {
 }
 
 // Files lists the attempt's editable files.
-func (s *Service) Files(a *store.Attempt) ([]EditableFile, error) {
+func (s *Service) Files(a *Attempt) ([]EditableFile, error) {
 	ch, err := s.challengeFor(a)
 	if err != nil {
 		return nil, err
@@ -47,7 +47,7 @@ func (s *Service) Files(a *store.Attempt) ([]EditableFile, error) {
 	return out, nil
 }
 
-func (s *Service) editable(a *store.Attempt, p string) (challenges.SandboxFile, error) {
+func (s *Service) editable(a *Attempt, p string) (challenges.SandboxFile, error) {
 	ch, err := s.challengeFor(a)
 	if err != nil {
 		return challenges.SandboxFile{}, err
@@ -61,14 +61,14 @@ func (s *Service) editable(a *store.Attempt, p string) (challenges.SandboxFile, 
 }
 
 // ReadFile returns an editable file's current content in the sandbox.
-func (s *Service) ReadFile(ctx context.Context, a *store.Attempt, p string) ([]byte, error) {
+func (s *Service) ReadFile(ctx context.Context, a *Attempt, p string) ([]byte, error) {
 	if _, err := s.editable(a, p); err != nil {
 		return nil, err
 	}
 	if a.SandboxID == "" {
 		return nil, ErrNoSandbox
 	}
-	if a.State == store.AttemptActive {
+	if a.State == StateActive {
 		if err := s.Resume(ctx, a); err != nil {
 			return nil, err
 		}
@@ -110,7 +110,7 @@ func typeName(t byte) string {
 }
 
 // WriteFile saves an editable file into the sandbox, owned by the candidate.
-func (s *Service) WriteFile(ctx context.Context, a *store.Attempt, p string, content []byte) error {
+func (s *Service) WriteFile(ctx context.Context, a *Attempt, p string, content []byte) error {
 	if err := s.active(a); err != nil {
 		return err
 	}
@@ -157,7 +157,7 @@ func (s *Service) WriteFile(ctx context.Context, a *store.Attempt, p string, con
 
 // Deadline is when the attempt's time is up: its deadline when set,
 // else start plus the challenge's time limit.
-func (s *Service) Deadline(a *store.Attempt) time.Time {
+func (s *Service) Deadline(a *Attempt) time.Time {
 	if a.DeadlineAt != nil {
 		return *a.DeadlineAt
 	}

@@ -11,9 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opsdojo/opsdojo/accounts"
 	"github.com/opsdojo/opsdojo/attempts"
 	"github.com/opsdojo/opsdojo/challenges"
 	"github.com/opsdojo/opsdojo/grader"
+	"github.com/opsdojo/opsdojo/ids"
 	"github.com/opsdojo/opsdojo/sandbox"
 	"github.com/opsdojo/opsdojo/sandbox/sandboxtest"
 	"github.com/opsdojo/opsdojo/store"
@@ -115,14 +117,14 @@ func newHibFixture(t *testing.T, dialect string) *hibFixture {
 
 func (f *hibFixture) user(t *testing.T) string {
 	t.Helper()
-	u := &store.User{Email: store.NewID()[:8] + "@example.com", Role: store.RoleCandidate, CreatedAt: time.Now(), UpdatedAt: time.Now()}
+	u := &accounts.User{Email: ids.New()[:8] + "@example.com", Role: accounts.RoleCandidate, CreatedAt: time.Now(), UpdatedAt: time.Now()}
 	if err := f.st.CreateUser(context.Background(), u); err != nil {
 		t.Fatal(err)
 	}
 	return u.ID
 }
 
-func (f *hibFixture) start(t *testing.T, ctx context.Context, o attempts.StartOptions) *store.Attempt {
+func (f *hibFixture) start(t *testing.T, ctx context.Context, o attempts.StartOptions) *attempts.Attempt {
 	t.Helper()
 	if o.UserID == "" {
 		o.UserID = f.user(t)
@@ -136,7 +138,7 @@ func (f *hibFixture) start(t *testing.T, ctx context.Context, o attempts.StartOp
 		defer cancel()
 		cur, err := f.st.AttemptByID(cctx, a.ID)
 		if err == nil {
-			_ = f.svc.End(cctx, cur, store.AttemptAbandoned)
+			_ = f.svc.End(cctx, cur, attempts.StateAbandoned)
 		}
 		_ = f.m.Discard(cctx, a.ID)
 	})
@@ -144,7 +146,7 @@ func (f *hibFixture) start(t *testing.T, ctx context.Context, o attempts.StartOp
 }
 
 // check runs a Check and waits for it; run is nil when nothing was stored.
-func (f *hibFixture) check(t *testing.T, ctx context.Context, a *store.Attempt) (*store.GradingJob, *store.CheckRun, error) {
+func (f *hibFixture) check(t *testing.T, ctx context.Context, a *attempts.Attempt) (*attempts.GradingJob, *attempts.CheckRun, error) {
 	t.Helper()
 	job, err := f.svc.Check(ctx, a)
 	if err != nil {
@@ -157,7 +159,7 @@ func (f *hibFixture) check(t *testing.T, ctx context.Context, a *store.Attempt) 
 	return j, run, nil
 }
 
-func (f *hibFixture) solve(t *testing.T, ctx context.Context, a *store.Attempt) {
+func (f *hibFixture) solve(t *testing.T, ctx context.Context, a *attempts.Attempt) {
 	t.Helper()
 	ch, _ := f.cat.Get("web-perms")
 	res, err := f.m.Exec(ctx, a.SandboxID, []string{"bash", "-s"}, sandbox.ExecOptions{User: "root", Stdin: strings.NewReader(string(ch.SolutionScript())), Timeout: time.Minute})
@@ -187,7 +189,7 @@ func TestTakeHomeSandboxNotIdleReaped(t *testing.T) {
 	f := newHibFixture(t, store.DialectSQLite)
 	ctx := sandboxtest.Context(t, 3*time.Minute)
 	deadline := f.clock.Now().Add(2 * time.Hour)
-	a := f.start(t, ctx, attempts.StartOptions{Mode: store.ModeAssignment, Deadline: &deadline})
+	a := f.start(t, ctx, attempts.StartOptions{Mode: attempts.ModeAssignment, Deadline: &deadline})
 	if _, err := f.m.Exec(ctx, a.SandboxID, []string{"bash", "-c", "echo motd-fixed > /etc/motd"}, sandbox.ExecOptions{User: "root"}); err != nil {
 		t.Fatal(err)
 	}
@@ -312,7 +314,7 @@ func TestInfraErrorDoesNotReplaceScore(t *testing.T) {
 
 			f.g.broken.Store(true)
 			j, run, err := f.check(t, ctx, a)
-			if err != nil || run != nil || j.State != store.JobFailed || !errors.Is(attempts.JobError(j), attempts.ErrGradingFailed) {
+			if err != nil || run != nil || j.State != attempts.JobFailed || !errors.Is(attempts.JobError(j), attempts.ErrGradingFailed) {
 				t.Fatalf("grading with a broken probe: err=%v run=%+v job=%+v", err, run, j)
 			}
 			f.g.broken.Store(false)
@@ -356,7 +358,7 @@ func TestHibernationImageRemovedWhenAttemptEnds(t *testing.T) {
 	ctx := sandboxtest.Context(t, 3*time.Minute)
 	ended := f.start(t, ctx, attempts.StartOptions{})
 	reset := f.start(t, ctx, attempts.StartOptions{})
-	for _, a := range []*store.Attempt{ended, reset} {
+	for _, a := range []*attempts.Attempt{ended, reset} {
 		if _, err := f.m.Exec(ctx, a.SandboxID, []string{"bash", "-c", "echo motd-fixed > /etc/motd"}, sandbox.ExecOptions{User: "root"}); err != nil {
 			t.Fatal(err)
 		}
@@ -367,7 +369,7 @@ func TestHibernationImageRemovedWhenAttemptEnds(t *testing.T) {
 			t.Fatalf("no hibernation image for %s: %v", a.ID, err)
 		}
 	}
-	if err := f.svc.End(ctx, ended, store.AttemptAbandoned); err != nil {
+	if err := f.svc.End(ctx, ended, attempts.StateAbandoned); err != nil {
 		t.Fatal(err)
 	}
 	if ok, err := f.m.Hibernated(ctx, ended.ID); err != nil || ok {

@@ -8,9 +8,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/opsdojo/opsdojo/apperr"
 	"github.com/opsdojo/opsdojo/grader"
 	"github.com/opsdojo/opsdojo/sandbox"
-	"github.com/opsdojo/opsdojo/store"
 )
 
 // kick wakes one idle worker.
@@ -45,7 +45,7 @@ func (s *Service) worker(ctx context.Context, owner string) {
 			s.process(ctx, owner, job)
 			continue
 		}
-		if !errors.Is(err, store.ErrNotFound) && ctx.Err() == nil {
+		if apperr.ErrorCode(err) != apperr.NotFound && ctx.Err() == nil {
 			s.log.Warn("lease grading job", "err", err)
 		}
 		select {
@@ -57,7 +57,7 @@ func (s *Service) worker(ctx context.Context, owner string) {
 	}
 }
 
-func (s *Service) process(ctx context.Context, owner string, job *store.GradingJob) {
+func (s *Service) process(ctx context.Context, owner string, job *GradingJob) {
 	log := s.log.With("job", job.ID, "attempt", job.AttemptID, "try", job.Tries)
 	defer s.notify(job.ID)
 	if job.Tries > s.cfg.MaxTries {
@@ -80,7 +80,7 @@ func (s *Service) process(ctx context.Context, owner string, job *store.GradingJ
 	}
 	// A hibernated sandbox is restored first; one that is gone fails the
 	// job and stores nothing.
-	if a.State == store.AttemptActive {
+	if a.State == StateActive {
 		if err := s.resume(ctx, a); err != nil {
 			s.fail(ctx, job, owner, failReason(err))
 			return
@@ -137,12 +137,12 @@ func (s *Service) process(ctx context.Context, owner string, job *store.GradingJ
 		if score < 0 {
 			score = 0
 		}
-		_ = s.st.UpdateAttempt(ctx, a.ID, map[string]any{"score": score})
+		_ = s.st.UpdateAttempt(ctx, a.ID, Update{Score: new(score)})
 	}
 	log.Info("graded", "score", run.Score, "max", run.MaxScore, "took", s.now().Sub(start))
 }
 
-func (s *Service) fail(ctx context.Context, job *store.GradingJob, owner, reason string) {
+func (s *Service) fail(ctx context.Context, job *GradingJob, owner, reason string) {
 	s.log.Warn("grading job failed", "job", job.ID, "attempt", job.AttemptID, "reason", reason)
 	if err := s.st.FailJob(context.WithoutCancel(ctx), job.ID, owner, reason, s.now().UTC()); err != nil {
 		s.log.Warn("mark job failed", "job", job.ID, "err", err)
@@ -156,7 +156,7 @@ const (
 )
 
 // infraFailure says why a grading result is not a score ("" when it is).
-func (s *Service) infraFailure(a *store.Attempt, res grader.Result) string {
+func (s *Service) infraFailure(a *Attempt, res grader.Result) string {
 	if _, err := s.sb.Get(a.SandboxID); errors.Is(err, sandbox.ErrNotFound) {
 		return failGone + "the sandbox disappeared during grading"
 	}
@@ -176,27 +176,28 @@ func failReason(err error) string {
 }
 
 // JobError is the error of a failed job: ErrSandboxGone or
-// ErrGradingFailed (wrapped with the detail), nil for other jobs.
-func JobError(j *store.GradingJob) error {
-	if j == nil || j.State != store.JobFailed {
+// ErrGradingFailed (the detail kept as its hidden cause, for the logs),
+// nil for other jobs.
+func JobError(j *GradingJob) error {
+	if j == nil || j.State != JobFailed {
 		return nil
 	}
 	switch {
 	case strings.HasPrefix(j.Error, failGone):
-		return fmt.Errorf("%w (%s)", ErrSandboxGone, strings.TrimPrefix(j.Error, failGone))
+		return apperr.Hide(ErrSandboxGone, errors.New(strings.TrimPrefix(j.Error, failGone)))
 	default:
-		return fmt.Errorf("%w (%s)", ErrGradingFailed, strings.TrimPrefix(j.Error, failInfra))
+		return apperr.Hide(ErrGradingFailed, errors.New(strings.TrimPrefix(j.Error, failInfra)))
 	}
 }
 
 // RunFromResult converts a grader result to the stored check run.
-func RunFromResult(attemptID string, res grader.Result, start time.Time) *store.CheckRun {
-	run := &store.CheckRun{AttemptID: attemptID, Score: res.Score, MaxScore: res.MaxScore, StartedAt: start, FinishedAt: res.FinishedAt.UTC()}
+func RunFromResult(attemptID string, res grader.Result, start time.Time) *CheckRun {
+	run := &CheckRun{AttemptID: attemptID, Score: res.Score, MaxScore: res.MaxScore, StartedAt: start, FinishedAt: res.FinishedAt.UTC()}
 	if run.FinishedAt.IsZero() {
 		run.FinishedAt = time.Now().UTC()
 	}
 	for _, c := range res.Checks {
-		run.Results = append(run.Results, store.CheckResult{
+		run.Results = append(run.Results, CheckResult{
 			CheckID: c.ID, Title: c.Title, Passed: c.Passed, TimedOut: c.TimedOut, Points: c.Points, MaxPoints: c.MaxPoints,
 			Message: c.Message, Output: c.Output, DurationMS: c.Duration.Milliseconds(),
 		})
@@ -215,9 +216,10 @@ func (s *Service) notify(jobID string) {
 	}
 }
 
-// Wait blocks until job is done or failed, or ctx ends, and returns it
-// with its check run (nil unless done).
-func (s *Service) Wait(ctx context.Context, jobID string) (*store.GradingJob, *store.CheckRun, error) {
+// wait blocks until job is done or failed, or ctx ends, and returns it
+// with its check run (nil unless done), as graded: Wait (policy.go) is
+// what candidates see.
+func (s *Service) wait(ctx context.Context, jobID string) (*GradingJob, *CheckRun, error) {
 	for {
 		ch := make(chan struct{})
 		s.mu.Lock()
@@ -228,10 +230,10 @@ func (s *Service) Wait(ctx context.Context, jobID string) (*store.GradingJob, *s
 			return nil, nil, err
 		}
 		switch j.State {
-		case store.JobDone:
+		case JobDone:
 			run, err := s.st.CheckRunByID(ctx, j.CheckRunID)
 			return j, run, err
-		case store.JobFailed:
+		case JobFailed:
 			return j, nil, nil
 		}
 		select {

@@ -8,8 +8,8 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/opsdojo/opsdojo/accounts"
 	"github.com/opsdojo/opsdojo/assignments"
-	"github.com/opsdojo/opsdojo/store"
 )
 
 // openTimeout bounds opening an invite (it starts the sandboxes).
@@ -25,10 +25,9 @@ type inviteErrorPage struct {
 // inviteError renders invite and take-home refusals as a page that says
 // what happened (JSON for the API).
 func (s *Server) inviteError(c *fiber.Ctx, err error) error {
-	mapped := assignError(err)
-	var fe *fiber.Error
-	if wantsJSON(c) || !errors.As(mapped, &fe) || fe.Code >= 500 {
-		return mapped
+	status, msg := httpStatus(err)
+	if wantsJSON(c) || status >= 500 {
+		return err
 	}
 	heading := "This invite link cannot be used"
 	switch {
@@ -39,11 +38,11 @@ func (s *Server) inviteError(c *fiber.Ctx, err error) error {
 	case errors.Is(err, assignments.ErrNotFound):
 		heading = "Not found"
 	}
-	c.Status(fe.Code)
-	return s.render(c, "invite_error", heading, inviteErrorPage{Status: fe.Code, Heading: heading, Message: fe.Message})
+	c.Status(status)
+	return s.render(c, "invite_error", heading, inviteErrorPage{Status: status, Heading: heading, Message: msg})
 }
 
-func currentUser(c *fiber.Ctx) *store.User {
+func currentUser(c *fiber.Ctx) *accounts.User {
 	if sess := sessionFrom(c); sess != nil {
 		return sess.User
 	}
@@ -126,7 +125,7 @@ func takeView(t *assignments.Take) takePage {
 	for _, it := range t.Items {
 		ti := takeItem{ID: it.ID, Title: it.Title}
 		if it.Attempt != nil {
-			ti.AttemptID, ti.State = it.Attempt.ID, it.Attempt.State
+			ti.AttemptID, ti.State = it.Attempt.ID, string(it.Attempt.State)
 		} else {
 			p.Missing = true
 		}
@@ -138,7 +137,7 @@ func takeView(t *assignments.Take) takePage {
 func (s *Server) handleTakes(c *fiber.Ctx) error {
 	cs, err := s.deps.Review.Service.TakesOf(c.UserContext(), accessOf(sessionFrom(c)))
 	if err != nil {
-		return assignError(err)
+		return err
 	}
 	if len(cs) == 0 {
 		return fiber.NewError(fiber.StatusNotFound, "you have no take-home assignments; open the invite link you were sent")

@@ -43,20 +43,45 @@ type stubAttempts struct {
 	ch *challenges.Challenge
 }
 
-func (s stubAttempts) Start(ctx context.Context, id string, o attempts.StartOptions) (*store.Attempt, error) {
-	a := &store.Attempt{ChallengeID: id, ChallengeVersion: s.ch.Version, Mode: o.Mode, State: store.AttemptActive, MaxScore: 100, StartedAt: time.Now().UTC(), DeadlineAt: o.Deadline}
+func (s stubAttempts) Start(ctx context.Context, id string, o attempts.StartOptions) (*attempts.Attempt, error) {
+	a := &attempts.Attempt{ChallengeID: id, ChallengeVersion: s.ch.Version, Mode: o.Mode, State: attempts.StateActive, MaxScore: 100, StartedAt: time.Now().UTC(), DeadlineAt: o.Deadline}
 	a.UserID, a.InviteID = &o.UserID, &o.InviteID
 	return a, s.st.CreateAttempt(ctx, a)
 }
 
-func (s stubAttempts) Challenge(*store.Attempt) (*challenges.Challenge, error) { return s.ch, nil }
+func (s stubAttempts) Challenge(*attempts.Attempt) (*challenges.Challenge, error) { return s.ch, nil }
 
-func (s stubAttempts) Wait(context.Context, string) (*store.GradingJob, *store.CheckRun, error) {
+func (s stubAttempts) Wait(context.Context, string) (*attempts.GradingJob, *attempts.CheckRun, error) {
 	return nil, nil, errors.New("no grader in this test")
 }
 
-func (s stubAttempts) End(ctx context.Context, a *store.Attempt, state string) error {
-	return s.st.UpdateAttempt(ctx, a.ID, map[string]any{"state": state})
+func (s stubAttempts) End(ctx context.Context, a *attempts.Attempt, state attempts.State) error {
+	return s.st.UpdateAttempt(ctx, a.ID, attempts.Update{State: new(state)})
+}
+
+func (s stubAttempts) Close(ctx context.Context, a *attempts.Attempt, at time.Time) error {
+	return closeAttempt(ctx, s.st, a, at)
+}
+
+func (s stubAttempts) Freeze(ctx context.Context, a *attempts.Attempt, paused func(context.Context), keep func(context.Context) []string) []string {
+	paused(ctx) // no sandbox to pause
+	return keep(ctx)
+}
+
+func (s stubAttempts) Finish(ctx context.Context, a *attempts.Attempt, _ time.Duration, keep func(context.Context) error) ([]string, error) {
+	if err := keep(ctx); err != nil {
+		return nil, err
+	}
+	return []string{a.ChallengeID + ": final grading: no grader in this test"}, s.End(ctx, a, attempts.StateSubmitted)
+}
+
+// closeAttempt is attempts.Service.Close for the test doubles.
+func closeAttempt(ctx context.Context, st *store.Store, a *attempts.Attempt, at time.Time) error {
+	if a.State != attempts.StateActive || (a.DeadlineAt != nil && !a.DeadlineAt.After(at)) {
+		return nil
+	}
+	a.DeadlineAt = &at
+	return st.UpdateAttempt(ctx, a.ID, attempts.Update{DeadlineAt: &at})
 }
 
 type noSandboxes struct{}
@@ -104,10 +129,10 @@ func newAssignWorld(t *testing.T) *assignWorld {
 	acc := accounts.New(st, accounts.Config{}, slog.New(slog.DiscardHandler), time.Now)
 	ctx := context.Background()
 	for _, u := range []accounts.NewUser{
-		{Email: "admin@example.com", Name: "Admin", Password: "admin password 1", Role: store.RoleAdmin},
-		{Email: "alice@example.com", Name: "Alice", Password: "manager password 1", Role: store.RoleManager},
-		{Email: "bob@example.com", Name: "Bob", Password: "manager password 2", Role: store.RoleManager},
-		{Email: "carl@example.com", Name: "Carl", Password: "candidate password", Role: store.RoleCandidate},
+		{Email: "admin@example.com", Name: "Admin", Password: "admin password 1", Role: accounts.RoleAdmin},
+		{Email: "alice@example.com", Name: "Alice", Password: "manager password 1", Role: accounts.RoleManager},
+		{Email: "bob@example.com", Name: "Bob", Password: "manager password 2", Role: accounts.RoleManager},
+		{Email: "carl@example.com", Name: "Carl", Password: "candidate password", Role: accounts.RoleCandidate},
 	} {
 		if _, err := acc.CreateUser(ctx, u); err != nil {
 			t.Fatal(err)

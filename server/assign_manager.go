@@ -11,9 +11,9 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/opsdojo/opsdojo/accounts"
 	"github.com/opsdojo/opsdojo/assignments"
 	"github.com/opsdojo/opsdojo/challenges"
-	"github.com/opsdojo/opsdojo/store"
 )
 
 // deadlineLayout is the HTML datetime-local format; deadlines are UTC.
@@ -78,9 +78,9 @@ type assignListPage struct {
 func (s *Server) handleAssignments(c *fiber.Ctx) error {
 	list, err := s.deps.Review.Service.List(c.UserContext(), actorOf(c))
 	if err != nil {
-		return assignError(err)
+		return err
 	}
-	page := assignListPage{IsAdmin: sessionFrom(c).User.Role == store.RoleAdmin}
+	page := assignListPage{IsAdmin: sessionFrom(c).User.Role == accounts.RoleAdmin}
 	for _, sm := range list {
 		var titles []string
 		for _, ch := range sm.Challenges {
@@ -102,7 +102,7 @@ func (s *Server) handleAssignments(c *fiber.Ctx) error {
 	return s.render(c, "assign_list", "Assignments", page)
 }
 
-func assignmentJSON(a *store.Assignment) fiber.Map {
+func assignmentJSON(a *assignments.Assignment) fiber.Map {
 	return fiber.Map{"id": a.ID, "title": a.Title, "challenges": assignments.ChallengeIDs(a), "time_limit_s": a.TimeLimitS,
 		"deadline_at": a.DeadlineAt, "interview_mode": a.InterviewMode, "hints_allowed": a.HintsAllowed, "owner_id": a.OwnerID, "created_at": a.CreatedAt}
 }
@@ -193,7 +193,7 @@ func limitMinutes(n int) (time.Duration, error) {
 
 func (s *Server) handleCreateAssignment(c *fiber.Ctx) error {
 	in, form, err := parseAssignment(c)
-	var a *store.Assignment
+	var a *assignments.Assignment
 	if err == nil {
 		a, err = s.deps.Review.Service.CreateAssignment(c.UserContext(), actorOf(c), in)
 	}
@@ -204,7 +204,7 @@ func (s *Server) handleCreateAssignment(c *fiber.Ctx) error {
 		return s.assignFormPage(c, form, in.ChallengeIDs)
 	}
 	if err != nil {
-		return assignError(err)
+		return err
 	}
 	if wantsJSON(c) {
 		return c.Status(fiber.StatusCreated).JSON(fiber.Map{"assignment": assignmentJSON(a)})
@@ -238,7 +238,7 @@ func (s *Server) detailPage(d *assignments.Detail) assignDetailPage {
 		Deadline: fmtTime(a.DeadlineAt), Interview: a.InterviewMode, Hints: a.HintsAllowed}
 	for _, cd := range d.Candidates {
 		row := candidateRow{InviteID: cd.Invite.ID, Name: cd.Invite.Name, Email: cd.Invite.Email, Status: cd.Status, Rubric: cd.Rubric,
-			Expires: fmtTime(cd.Invite.ExpiresAt), CanRevoke: cd.Invite.State == store.InvitePending, HasReport: cd.Claim != nil}
+			Expires: fmtTime(cd.Invite.ExpiresAt), CanRevoke: cd.Invite.State == assignments.InvitePending, HasReport: cd.Claim != nil}
 		if cd.Scored {
 			row.Score = fmt.Sprintf("%d/%d", cd.Score, cd.MaxScore)
 		}
@@ -272,7 +272,7 @@ func candidatesJSON(d *assignments.Detail) []fiber.Map {
 func (s *Server) handleAssignment(c *fiber.Ctx) error {
 	d, err := s.deps.Review.Service.Assignment(c.UserContext(), actorOf(c), c.Params("id"))
 	if err != nil {
-		return assignError(err)
+		return err
 	}
 	if wantsJSON(c) {
 		return c.JSON(fiber.Map{"assignment": assignmentJSON(&d.Assignment), "candidates": candidatesJSON(d)})
@@ -322,18 +322,18 @@ func (s *Server) handleCreateInvite(c *fiber.Ctx) error {
 	}
 	if wantsJSON(c) {
 		if err != nil {
-			return assignError(err)
+			return err
 		}
 		return c.Status(fiber.StatusCreated).JSON(fiber.Map{"invite": fiber.Map{"id": link.Invite.ID, "name": link.Invite.Name, "email": link.Invite.Email,
 			"expires_at": link.Invite.ExpiresAt}, "url": s.inviteURL(link.Path)})
 	}
 	var ve *assignments.ValidationError
 	if err != nil && !errors.As(err, &ve) && !errors.Is(err, assignments.ErrAssignmentClosed) {
-		return assignError(err)
+		return err
 	}
 	d, derr := svc.Assignment(c.UserContext(), actorOf(c), c.Params("id"))
 	if derr != nil {
-		return assignError(derr)
+		return derr
 	}
 	page := s.detailPage(d)
 	if err != nil {
@@ -350,7 +350,7 @@ func (s *Server) handleCreateInvite(c *fiber.Ctx) error {
 
 func (s *Server) handleRevokeInvite(c *fiber.Ctx) error {
 	if err := s.deps.Review.Service.RevokeInvite(c.UserContext(), actorOf(c), c.Params("id"), c.Params("invite")); err != nil {
-		return assignError(err)
+		return err
 	}
 	return c.Redirect("/assignments/"+url.PathEscape(c.Params("id")), fiber.StatusSeeOther)
 }
@@ -358,7 +358,7 @@ func (s *Server) handleRevokeInvite(c *fiber.Ctx) error {
 func (s *Server) handleScoresCSV(c *fiber.Ctx) error {
 	var buf bytes.Buffer
 	if err := s.deps.Review.Service.WriteCSV(c.UserContext(), actorOf(c), c.Params("id"), &buf); err != nil {
-		return assignError(err)
+		return err
 	}
 	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
 	c.Attachment("assignment-" + c.Params("id") + "-scores.csv")
@@ -382,7 +382,7 @@ func (s *Server) handleWebhookLog(c *fiber.Ctx) error {
 	svc := s.deps.Review.Service
 	ds, err := svc.Deliveries(c.UserContext(), 200)
 	if err != nil {
-		return assignError(err)
+		return err
 	}
 	if wantsJSON(c) {
 		out := make([]fiber.Map, 0, len(ds))
@@ -394,9 +394,9 @@ func (s *Server) handleWebhookLog(c *fiber.Ctx) error {
 	}
 	p := webhookLogPage{Enabled: svc.WebhooksEnabled()}
 	for _, d := range ds {
-		row := deliveryRow{ID: d.ID, Event: d.Event, URL: d.URL, State: d.State, Created: fmtTime(d.CreatedAt), Delivered: fmtTimePtr(d.DeliveredAt),
+		row := deliveryRow{ID: d.ID, Event: d.Event, URL: d.URL, State: string(d.State), Created: fmtTime(d.CreatedAt), Delivered: fmtTimePtr(d.DeliveredAt),
 			LastError: d.LastError, Attempts: d.Attempts, LastStatus: d.LastStatus}
-		if d.State == store.DeliveryPending {
+		if d.State == assignments.DeliveryPending {
 			row.Next = fmtTime(d.NextAttemptAt)
 		}
 		p.Rows = append(p.Rows, row)

@@ -6,14 +6,14 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/opsdojo/opsdojo/accounts"
 	"github.com/opsdojo/opsdojo/assignments"
-	"github.com/opsdojo/opsdojo/store"
 )
 
 // AssignmentService is the assignments domain as the routes use it
 // (implemented by *assignments.Service).
 type AssignmentService interface {
-	CreateAssignment(ctx context.Context, actor assignments.Actor, in assignments.NewAssignment) (*store.Assignment, error)
+	CreateAssignment(ctx context.Context, actor assignments.Actor, in assignments.NewAssignment) (*assignments.Assignment, error)
 	List(ctx context.Context, actor assignments.Actor) ([]assignments.Summary, error)
 	Assignment(ctx context.Context, actor assignments.Actor, id string) (*assignments.Detail, error)
 	Invite(ctx context.Context, actor assignments.Actor, assignmentID string, in assignments.NewInvite) (*assignments.InviteLink, error)
@@ -21,13 +21,13 @@ type AssignmentService interface {
 	Landing(ctx context.Context, token string, session *assignments.Access) (*assignments.Landing, bool, error)
 	Open(ctx context.Context, req assignments.OpenRequest) (*assignments.Opened, error)
 	Take(ctx context.Context, session assignments.Access, inviteID string) (*assignments.Take, error)
-	TakesOf(ctx context.Context, session assignments.Access) ([]store.InviteClaim, error)
+	TakesOf(ctx context.Context, session assignments.Access) ([]assignments.InviteClaim, error)
 	StartMissing(ctx context.Context, session assignments.Access, inviteID string) error
 	SubmitAs(ctx context.Context, session assignments.Access, inviteID string) error
 	Report(ctx context.Context, actor assignments.Actor, inviteID string) (*assignments.Report, error)
 	SaveReview(ctx context.Context, actor assignments.Actor, inviteID, attemptID, notes string, rubric *int) error
 	WriteCSV(ctx context.Context, actor assignments.Actor, assignmentID string, w io.Writer) error
-	Deliveries(ctx context.Context, limit int) ([]store.WebhookDelivery, error)
+	Deliveries(ctx context.Context, limit int) ([]assignments.WebhookDelivery, error)
 	WebhooksEnabled() bool
 }
 
@@ -46,7 +46,7 @@ func (s *Server) registerAssignments() {
 	if svc == nil {
 		return
 	}
-	staff := s.requireRole(store.RoleManager) // admins always pass
+	staff := s.requireRole(accounts.RoleManager) // admins always pass
 	s.app.Get("/assignments", staff, s.handleAssignments)
 	s.app.Get("/assignments/new", staff, s.handleNewAssignment)
 	s.app.Post("/assignments", staff, s.handleCreateAssignment)
@@ -56,7 +56,7 @@ func (s *Server) registerAssignments() {
 	s.app.Get("/assignments/:id/scores.csv", staff, s.handleScoresCSV)
 	s.app.Get("/review/:invite", staff, s.handleReport)
 	s.app.Post("/review/:invite/attempts/:attempt", staff, s.handleSaveReview)
-	s.app.Get("/admin/webhooks", s.requireRole(store.RoleAdmin), s.handleWebhookLog)
+	s.app.Get("/admin/webhooks", s.requireRole(accounts.RoleAdmin), s.handleWebhookLog)
 
 	s.app.Get("/invite/:token", s.handleInviteLanding)
 	s.app.Post("/invite/:token", s.handleInviteOpen)
@@ -73,7 +73,7 @@ func (s *Server) registerAssignments() {
 	api.Get("/assignments/:id/scores.csv", staff, s.handleScoresCSV)
 	api.Get("/review/:invite", staff, s.handleReport)
 	api.Post("/review/:invite/attempts/:attempt", staff, s.handleSaveReview)
-	api.Get("/webhooks/deliveries", s.requireRole(store.RoleAdmin), s.handleWebhookLog)
+	api.Get("/webhooks/deliveries", s.requireRole(accounts.RoleAdmin), s.handleWebhookLog)
 	api.Get("/take/:invite", s.requireRole(), s.handleTake)
 	api.Post("/take/:invite/submit", s.requireRole(), s.handleTakeSubmit)
 }

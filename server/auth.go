@@ -11,12 +11,11 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/opsdojo/opsdojo/accounts"
-	"github.com/opsdojo/opsdojo/store"
 )
 
 // Accounts is what the server needs from the accounts domain.
 type Accounts interface {
-	CreateUser(ctx context.Context, nu accounts.NewUser) (*store.User, error)
+	CreateUser(ctx context.Context, nu accounts.NewUser) (*accounts.User, error)
 	Login(ctx context.Context, email, password, ip, userAgent string) (string, *accounts.Session, error)
 	Authenticate(ctx context.Context, token string) (*accounts.Session, error)
 	Logout(ctx context.Context, token string) error
@@ -141,7 +140,7 @@ func (s *Server) sameOrigin(origin string) bool {
 // requireRole lets the request through when the user is logged in with one
 // of roles (admin always passes). Pages redirect to the login page; the
 // API answers 401/403 in JSON.
-func (s *Server) requireRole(roles ...string) fiber.Handler {
+func (s *Server) requireRole(roles ...accounts.Role) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		sess := sessionFrom(c)
 		if sess == nil {
@@ -150,7 +149,7 @@ func (s *Server) requireRole(roles ...string) fiber.Handler {
 			}
 			return c.Redirect("/login?next="+url.QueryEscape(c.OriginalURL()), fiber.StatusSeeOther)
 		}
-		if len(roles) == 0 || sess.User.Role == store.RoleAdmin {
+		if len(roles) == 0 || sess.User.Role == accounts.RoleAdmin {
 			return c.Next()
 		}
 		for _, r := range roles {
@@ -158,7 +157,7 @@ func (s *Server) requireRole(roles ...string) fiber.Handler {
 				return c.Next()
 			}
 		}
-		return fiber.NewError(fiber.StatusForbidden, "your role ("+sess.User.Role+") cannot do this")
+		return fiber.NewError(fiber.StatusForbidden, "your role ("+string(sess.User.Role)+") cannot do this")
 	}
 }
 
@@ -189,11 +188,11 @@ func (s *Server) handleLogin(c *fiber.Ctx) error {
 	}
 	token, sess, err := s.deps.Accounts.Login(c.UserContext(), email, password, c.IP(), c.Get(fiber.HeaderUserAgent))
 	if err != nil {
-		status := fiber.StatusUnauthorized
-		msg := accounts.ErrInvalidCredentials.Error()
-		if st, m, ok := retryRefusal(c, err); ok { // 429 or 503, with Retry-After
-			status, msg = st, m
-		} else if !errors.Is(err, accounts.ErrInvalidCredentials) {
+		status, msg, ok := retryRefusal(c, err) // 429 or 503, with Retry-After
+		if !ok {
+			status, msg = httpStatus(err) // 401 wrong email or password
+		}
+		if status == fiber.StatusInternalServerError {
 			return err
 		}
 		if wantsJSON(c) {
@@ -221,20 +220,20 @@ func (s *Server) handleRegister(c *fiber.Ctx) error {
 		return fiber.NewError(fiber.StatusForbidden, "sign-up is closed on this server; ask an administrator for an account")
 	}
 	email, name, password, next := c.FormValue("email"), c.FormValue("name"), c.FormValue("password"), c.FormValue("next")
-	_, err := s.deps.Accounts.CreateUser(c.UserContext(), accounts.NewUser{Email: email, Name: name, Password: password, Role: store.RoleCandidate})
+	_, err := s.deps.Accounts.CreateUser(c.UserContext(), accounts.NewUser{Email: email, Name: name, Password: password, Role: accounts.RoleCandidate})
 	if err != nil {
-		status := fiber.StatusUnprocessableEntity
-		var ve *accounts.ValidationError
-		if st, _, ok := retryRefusal(c, err); ok { // hashing queue full: 503
-			status = st
-		} else if !errors.As(err, &ve) && !errors.Is(err, accounts.ErrEmailTaken) {
+		status, msg, ok := retryRefusal(c, err) // hashing queue full: 503
+		if !ok {
+			status, msg = httpStatus(err) // 422: invalid field or email taken
+		}
+		if status == fiber.StatusInternalServerError {
 			return err
 		}
 		if wantsJSON(c) {
-			return fiber.NewError(status, err.Error())
+			return fiber.NewError(status, msg)
 		}
 		c.Status(status)
-		return s.render(c, "register", "Create an account", authForm{Email: email, Name: name, Next: next, Error: err.Error(), Signup: true})
+		return s.render(c, "register", "Create an account", authForm{Email: email, Name: name, Next: next, Error: msg, Signup: true})
 	}
 	return s.handleLogin(c)
 }
@@ -260,6 +259,6 @@ func (s *Server) handleCSRF(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"csrf_token": s.csrfToken(c)})
 }
 
-func userJSON(u *store.User) fiber.Map {
+func userJSON(u *accounts.User) fiber.Map {
 	return fiber.Map{"id": u.ID, "email": u.Email, "name": u.Name, "role": u.Role}
 }

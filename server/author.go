@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"errors"
 	"io"
 	"path/filepath"
 	"sort"
@@ -10,9 +9,10 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/opsdojo/opsdojo/accounts"
+	"github.com/opsdojo/opsdojo/attempts"
 	"github.com/opsdojo/opsdojo/authoring"
 	"github.com/opsdojo/opsdojo/challenges"
-	"github.com/opsdojo/opsdojo/store"
 )
 
 // Authoring is the authors' service as the server uses it.
@@ -32,12 +32,12 @@ func authorActor(c *fiber.Ctx) authoring.Actor {
 	if sess == nil {
 		return authoring.Actor{}
 	}
-	return authoring.Actor{UserID: sess.User.ID, Admin: sess.User.Role == store.RoleAdmin}
+	return authoring.Actor{UserID: sess.User.ID, Admin: sess.User.Role == accounts.RoleAdmin}
 }
 
 // Published tells which challenges are published.
 type Published interface {
-	ListChallenges(ctx context.Context, publishedOnly bool) ([]store.Challenge, error)
+	ListChallenges(ctx context.Context, publishedOnly bool) ([]attempts.ChallengeRecord, error)
 }
 
 // CatalogProblems reports challenge directories that fail to load.
@@ -49,7 +49,7 @@ func (s *Server) registerAuthoring() {
 	if s.deps.Authoring == nil || s.deps.Catalog == nil {
 		return
 	}
-	author := s.requireRole(store.RoleAuthor)
+	author := s.requireRole(accounts.RoleAuthor)
 	s.app.Get("/author", author, s.handleAuthorHome)
 	s.app.Post("/author/upload", author, s.handleUpload)
 	s.app.Get("/author/challenges/:id", author, s.handleAuthorChallenge)
@@ -85,7 +85,7 @@ func (s *Server) publishedSet(ctx context.Context) (map[string]bool, error) {
 // canSeeUnpublished: staff preview unpublished challenges.
 func canSeeUnpublished(c *fiber.Ctx) bool {
 	sess := sessionFrom(c)
-	return sess != nil && sess.User.Role != store.RoleCandidate
+	return sess != nil && sess.User.Role != accounts.RoleCandidate
 }
 
 // visible reports whether the request may see challenge id.
@@ -176,22 +176,12 @@ func (s *Server) handleUpload(c *fiber.Ctx) error {
 	}
 	res, err := s.deps.Authoring.Upload(c.UserContext(), authorActor(c), fh.Filename, data)
 	if err != nil {
-		status := fiber.StatusInternalServerError
-		switch {
-		case errors.Is(err, authoring.ErrBadArchive):
-			status = fiber.StatusBadRequest
-		case errors.Is(err, authoring.ErrIDTaken):
-			status = fiber.StatusConflict
-		case errors.Is(err, authoring.ErrNotOwner):
-			status = fiber.StatusForbidden
-		default:
+		status, msg := httpStatus(err)
+		if wantsJSON(c) || status >= 500 {
 			return err
 		}
-		if wantsJSON(c) {
-			return fiber.NewError(status, err.Error())
-		}
 		c.Status(status)
-		return s.render(c, "author_upload", "Upload", uploadPage{Error: err.Error()})
+		return s.render(c, "author_upload", "Upload", uploadPage{Error: msg})
 	}
 	problems := make([]string, 0, len(res.Problems))
 	for _, p := range res.Problems {
@@ -241,13 +231,7 @@ func (s *Server) handleAuthorChallenge(c *fiber.Ctx) error {
 func (s *Server) handlePublish(published bool) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		if err := s.deps.Authoring.Publish(c.UserContext(), authorActor(c), c.Params("id"), published); err != nil {
-			if errors.Is(err, authoring.ErrNotOwner) {
-				return fiber.NewError(fiber.StatusForbidden, err.Error())
-			}
-			if errors.Is(err, store.ErrNotFound) {
-				return fiber.NewError(fiber.StatusNotFound, err.Error())
-			}
-			return fiber.NewError(fiber.StatusConflict, err.Error())
+			return err
 		}
 		if wantsJSON(c) {
 			return c.JSON(fiber.Map{"id": c.Params("id"), "published": published})
@@ -266,13 +250,7 @@ func (s *Server) handleSelfTest(c *fiber.Ctx) error {
 		runs = n
 	}
 	if err := s.deps.Authoring.StartSelfTest(c.UserContext(), authorActor(c), c.Params("id"), runs); err != nil {
-		if errors.Is(err, authoring.ErrNotOwner) {
-			return fiber.NewError(fiber.StatusForbidden, err.Error())
-		}
-		if errors.Is(err, authoring.ErrTestRunning) {
-			return fiber.NewError(fiber.StatusConflict, err.Error())
-		}
-		return fiber.NewError(fiber.StatusNotFound, err.Error())
+		return err
 	}
 	if wantsJSON(c) {
 		return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"id": c.Params("id"), "running": true})

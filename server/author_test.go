@@ -62,7 +62,7 @@ func newAuthorEnv(t *testing.T) *authorEnv {
 		t.Fatal(err)
 	}
 	env := &authorEnv{srv: srv, uploads: uploads, pub: pub, cat: cat}
-	login := func(email, role string) *browser {
+	login := func(email string, role accounts.Role) *browser {
 		if _, err := acc.CreateUser(context.Background(), accounts.NewUser{Email: email, Name: email, Password: "correct horse battery", Role: role}); err != nil {
 			t.Fatal(err)
 		}

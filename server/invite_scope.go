@@ -1,15 +1,14 @@
 package server
 
 import (
-	"errors"
 	"net/url"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/opsdojo/opsdojo/accounts"
+	"github.com/opsdojo/opsdojo/apperr"
 	"github.com/opsdojo/opsdojo/assignments"
-	"github.com/opsdojo/opsdojo/store"
 )
 
 // Invite-scoped sessions (issue #11, finding 1).
@@ -182,7 +181,7 @@ func (s *Server) scopeSessions(c *fiber.Ctx) error {
 	if !acc.Scoped {
 		return c.Next()
 	}
-	if sess.User.Role != store.RoleCandidate {
+	if sess.User.Role != accounts.RoleCandidate {
 		// An invite never signs in staff; should the account have become
 		// staff since, its invite session is no session at all.
 		c.Locals(localsSession, nil)
@@ -218,7 +217,7 @@ func (s *Server) scopeSessions(c *fiber.Ctx) error {
 			return notFound
 		}
 		rec, err := s.deps.Terminal.Recordings.RecordingByID(c.UserContext(), param)
-		if errors.Is(err, store.ErrNotFound) {
+		if apperr.ErrorCode(err) == apperr.NotFound {
 			return notFound
 		}
 		if err != nil {
@@ -243,19 +242,10 @@ func (s *Server) attemptInScope(c *fiber.Ctx, acc assignments.Access, id string)
 	}
 	a, err := s.deps.Attempts.Get(c.UserContext(), id, acc.UserID)
 	if err != nil {
-		if de := domainError(err); errorCode(de) == fiber.StatusNotFound {
+		if apperr.ErrorCode(err) == apperr.NotFound {
 			return false, nil
 		}
 		return false, err
 	}
 	return acc.AllowsAttempt(a), nil
-}
-
-// errorCode is the HTTP status of a mapped error (500 when unknown).
-func errorCode(err error) int {
-	var fe *fiber.Error
-	if errors.As(err, &fe) {
-		return fe.Code
-	}
-	return fiber.StatusInternalServerError
 }

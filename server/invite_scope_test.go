@@ -17,9 +17,11 @@ import (
 	"time"
 
 	"github.com/opsdojo/opsdojo/accounts"
+	"github.com/opsdojo/opsdojo/apperr"
 	"github.com/opsdojo/opsdojo/assignments"
 	"github.com/opsdojo/opsdojo/attempts"
 	"github.com/opsdojo/opsdojo/challenges"
+	"github.com/opsdojo/opsdojo/ids"
 	"github.com/opsdojo/opsdojo/server"
 	"github.com/opsdojo/opsdojo/store"
 	"github.com/opsdojo/opsdojo/store/storetest"
@@ -48,9 +50,9 @@ type scopeAttempts struct {
 	writes map[string][]string // attempt -> contents written
 }
 
-func (s *scopeAttempts) Start(ctx context.Context, id string, o attempts.StartOptions) (*store.Attempt, error) {
-	a := &store.Attempt{ChallengeID: id, ChallengeVersion: s.ch.Version, Mode: o.Mode, State: store.AttemptActive, MaxScore: 100,
-		StartedAt: time.Now().UTC(), DeadlineAt: o.Deadline, SandboxID: "sbx-" + store.NewID()}
+func (s *scopeAttempts) Start(ctx context.Context, id string, o attempts.StartOptions) (*attempts.Attempt, error) {
+	a := &attempts.Attempt{ChallengeID: id, ChallengeVersion: s.ch.Version, Mode: o.Mode, State: attempts.StateActive, MaxScore: 100,
+		StartedAt: time.Now().UTC(), DeadlineAt: o.Deadline, SandboxID: "sbx-" + ids.New()}
 	uid := o.UserID
 	a.UserID = &uid
 	if o.InviteID != "" {
@@ -60,25 +62,25 @@ func (s *scopeAttempts) Start(ctx context.Context, id string, o attempts.StartOp
 	return a, s.st.CreateAttempt(ctx, a)
 }
 
-func (s *scopeAttempts) Get(ctx context.Context, id, userID string) (*store.Attempt, error) {
+func (s *scopeAttempts) Get(ctx context.Context, id, userID string) (*attempts.Attempt, error) {
 	a, err := s.st.AttemptByID(ctx, id)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && userID != "" && (a.UserID == nil || *a.UserID != userID)) {
+	if apperr.ErrorCode(err) == apperr.NotFound || (err == nil && userID != "" && (a.UserID == nil || *a.UserID != userID)) {
 		return nil, attempts.ErrNotFound
 	}
 	return a, err
 }
 
-func (s *scopeAttempts) History(ctx context.Context, userID string) ([]store.Attempt, error) {
+func (s *scopeAttempts) History(ctx context.Context, userID string) ([]attempts.Attempt, error) {
 	return s.st.AttemptsByUser(ctx, userID, 100)
 }
 
-func (s *scopeAttempts) Challenge(*store.Attempt) (*challenges.Challenge, error) { return s.ch, nil }
+func (s *scopeAttempts) Challenge(*attempts.Attempt) (*challenges.Challenge, error) { return s.ch, nil }
 
-func (s *scopeAttempts) Check(ctx context.Context, a *store.Attempt) (*store.GradingJob, error) {
-	return s.st.EnqueueJob(ctx, a.ID, store.ReasonCheck)
+func (s *scopeAttempts) Check(ctx context.Context, a *attempts.Attempt) (*attempts.GradingJob, error) {
+	return s.st.EnqueueJob(ctx, a.ID, attempts.ReasonCheck)
 }
 
-func (s *scopeAttempts) Wait(ctx context.Context, jobID string) (*store.GradingJob, *store.CheckRun, error) {
+func (s *scopeAttempts) Wait(ctx context.Context, jobID string) (*attempts.GradingJob, *attempts.CheckRun, error) {
 	j, err := s.st.JobByID(ctx, jobID)
 	if err != nil {
 		return nil, nil, err
@@ -90,26 +92,30 @@ func (s *scopeAttempts) Wait(ctx context.Context, jobID string) (*store.GradingJ
 	return j, run, nil
 }
 
-func (s *scopeAttempts) Hints(context.Context, *store.Attempt) ([]attempts.HintView, error) {
+func (s *scopeAttempts) Results(ctx context.Context, a *attempts.Attempt) (*attempts.CheckRun, error) {
+	return s.st.LatestCheckRun(ctx, a.ID)
+}
+
+func (s *scopeAttempts) Hints(context.Context, *attempts.Attempt) ([]attempts.HintView, error) {
 	return []attempts.HintView{{Index: 0, Cost: 10}}, nil
 }
 
-func (s *scopeAttempts) RevealHint(_ context.Context, _ *store.Attempt, i int) (attempts.HintView, error) {
+func (s *scopeAttempts) RevealHint(_ context.Context, _ *attempts.Attempt, i int) (attempts.HintView, error) {
 	return attempts.HintView{Index: i, Cost: 10, Text: secretHint, Revealed: true}, nil
 }
 
-func (s *scopeAttempts) HintCost(context.Context, *store.Attempt) (int, error) { return 0, nil }
-func (s *scopeAttempts) Reset(context.Context, *store.Attempt) error           { return nil }
+func (s *scopeAttempts) HintCost(context.Context, *attempts.Attempt) (int, error) { return 0, nil }
+func (s *scopeAttempts) Reset(context.Context, *attempts.Attempt) error           { return nil }
 
-func (s *scopeAttempts) Files(*store.Attempt) ([]attempts.EditableFile, error) {
+func (s *scopeAttempts) Files(*attempts.Attempt) ([]attempts.EditableFile, error) {
 	return []attempts.EditableFile{{Path: "/workspace/app.conf", Language: "ini"}}, nil
 }
 
-func (s *scopeAttempts) ReadFile(context.Context, *store.Attempt, string) ([]byte, error) {
+func (s *scopeAttempts) ReadFile(context.Context, *attempts.Attempt, string) ([]byte, error) {
 	return []byte(secretFile), nil
 }
 
-func (s *scopeAttempts) WriteFile(_ context.Context, a *store.Attempt, _ string, content []byte) error {
+func (s *scopeAttempts) WriteFile(_ context.Context, a *attempts.Attempt, _ string, content []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.writes[a.ID] = append(s.writes[a.ID], string(content))
@@ -122,15 +128,31 @@ func (s *scopeAttempts) written(attemptID string) []string {
 	return slices.Clone(s.writes[attemptID])
 }
 
-func (s *scopeAttempts) Deadline(a *store.Attempt) time.Time {
+func (s *scopeAttempts) Deadline(a *attempts.Attempt) time.Time {
 	if a.DeadlineAt != nil {
 		return *a.DeadlineAt
 	}
 	return time.Time{}
 }
 
-func (s *scopeAttempts) End(ctx context.Context, a *store.Attempt, state string) error {
-	return s.st.UpdateAttempt(ctx, a.ID, map[string]any{"state": state})
+func (s *scopeAttempts) End(ctx context.Context, a *attempts.Attempt, state attempts.State) error {
+	return s.st.UpdateAttempt(ctx, a.ID, attempts.Update{State: new(state)})
+}
+
+func (s *scopeAttempts) Close(ctx context.Context, a *attempts.Attempt, at time.Time) error {
+	return closeAttempt(ctx, s.st, a, at)
+}
+
+func (s *scopeAttempts) Freeze(ctx context.Context, a *attempts.Attempt, paused func(context.Context), keep func(context.Context) []string) []string {
+	paused(ctx)
+	return keep(ctx)
+}
+
+func (s *scopeAttempts) Finish(ctx context.Context, a *attempts.Attempt, _ time.Duration, keep func(context.Context) error) ([]string, error) {
+	if err := keep(ctx); err != nil {
+		return nil, err
+	}
+	return nil, s.End(ctx, a, attempts.StateSubmitted)
 }
 
 // typedPTY is a shell that keeps what is typed into it.
@@ -196,7 +218,7 @@ type scopeWorld struct {
 	att   *scopeAttempts
 	tty   *typedAttacher
 	base  string
-	users map[string]*store.User
+	users map[string]*accounts.User
 }
 
 func newScopeWorld(t *testing.T, dialect string) *scopeWorld {
@@ -209,12 +231,12 @@ func newScopeWorld(t *testing.T, dialect string) *scopeWorld {
 	log := slog.New(slog.DiscardHandler)
 	acc := accounts.New(st, accounts.Config{}, log, time.Now)
 	ctx := context.Background()
-	w := &scopeWorld{st: st, users: map[string]*store.User{}}
+	w := &scopeWorld{st: st, users: map[string]*accounts.User{}}
 	for _, u := range []accounts.NewUser{
-		{Email: "admin@example.com", Name: "Admin", Password: "admin password 1", Role: store.RoleAdmin},
-		{Email: "alice@example.com", Name: "Alice", Password: "manager password 1", Role: store.RoleManager},
-		{Email: "bob@example.com", Name: "Bob", Password: "manager password 2", Role: store.RoleManager},
-		{Email: "carl@example.com", Name: "Carl", Password: "candidate password", Role: store.RoleCandidate},
+		{Email: "admin@example.com", Name: "Admin", Password: "admin password 1", Role: accounts.RoleAdmin},
+		{Email: "alice@example.com", Name: "Alice", Password: "manager password 1", Role: accounts.RoleManager},
+		{Email: "bob@example.com", Name: "Bob", Password: "manager password 2", Role: accounts.RoleManager},
+		{Email: "carl@example.com", Name: "Carl", Password: "candidate password", Role: accounts.RoleCandidate},
 	} {
 		nu, err := acc.CreateUser(ctx, u)
 		if err != nil {
@@ -275,7 +297,7 @@ func (w *scopeWorld) login(t *testing.T, email, password string) *browser {
 func (w *scopeWorld) invite(t *testing.T, manager, email string) string {
 	t.Helper()
 	ctx := context.Background()
-	actor := assignments.Actor{ID: w.users[manager].ID, Role: store.RoleManager}
+	actor := assignments.Actor{ID: w.users[manager].ID, Role: accounts.RoleManager}
 	a, err := w.svc.CreateAssignment(ctx, actor, assignments.NewAssignment{Title: "take-home of " + manager, ChallengeIDs: []string{"edit-config"},
 		TimeLimit: time.Hour, Deadline: time.Now().Add(48 * time.Hour), HintsAllowed: true})
 	if err != nil {
@@ -331,11 +353,11 @@ func (w *scopeWorld) setUpVictim(t *testing.T, cand *browser, token string) vict
 		t.Fatalf("attempts of %s: %v %v", v.inviteID, ats, err)
 	}
 	v.attemptID, v.sandboxID = ats[0].ID, ats[0].SandboxID
-	v.recordingID = store.NewID()
+	v.recordingID = ids.New()
 	if err := w.st.StartRecording(ctx, v.recordingID, v.attemptID, "1", "a/1.cast.gz", time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.st.EnqueueJob(ctx, v.attemptID, store.ReasonCheck); err != nil {
+	if _, err := w.st.EnqueueJob(ctx, v.attemptID, attempts.ReasonCheck); err != nil {
 		t.Fatal(err)
 	}
 	j, err := w.st.LeaseJob(ctx, "test", time.Now(), time.Minute)
@@ -343,8 +365,8 @@ func (w *scopeWorld) setUpVictim(t *testing.T, cand *browser, token string) vict
 		t.Fatal(err)
 	}
 	now := time.Now().UTC()
-	if err := w.st.FinishJob(ctx, j.ID, "test", &store.CheckRun{AttemptID: v.attemptID, Score: 50, MaxScore: 100, StartedAt: now, FinishedAt: now,
-		Results: []store.CheckResult{{CheckID: "port", Title: "listens on 8080", Passed: true, Points: 50, MaxPoints: 50, Message: secretResult}}}); err != nil {
+	if err := w.st.FinishJob(ctx, j.ID, "test", &attempts.CheckRun{AttemptID: v.attemptID, Score: 50, MaxScore: 100, StartedAt: now, FinishedAt: now,
+		Results: []attempts.CheckResult{{CheckID: "port", Title: "listens on 8080", Passed: true, Points: 50, MaxPoints: 50, Message: secretResult}}}); err != nil {
 		t.Fatal(err)
 	}
 	return v
@@ -629,11 +651,11 @@ func newRequest(method, path, body string) (*http.Request, error) {
 
 // withSession gives b a session made directly in the store (a session of
 // an older server, or of an account changed since).
-func (w *scopeWorld) withSession(t *testing.T, b *browser, u *store.User, inviteID *string) {
+func (w *scopeWorld) withSession(t *testing.T, b *browser, u *accounts.User, inviteID *string) {
 	t.Helper()
 	tok := accounts.NewToken()
 	now := time.Now().UTC()
-	if err := w.st.CreateSession(context.Background(), &store.Session{ID: accounts.HashToken(tok), UserID: u.ID, CSRFToken: accounts.NewToken(),
+	if err := w.st.CreateSession(context.Background(), &accounts.SessionRecord{ID: accounts.HashToken(tok), UserID: u.ID, CSRFToken: accounts.NewToken(),
 		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour), InviteID: inviteID}); err != nil {
 		t.Fatal(err)
 	}
@@ -652,10 +674,10 @@ func TestInviteSessionScopeModel(t *testing.T) {
 			acceptJSON := map[string]string{"Accept": "application/json"}
 
 			t.Run("an invite link never signs in a staff account", func(t *testing.T) {
-				for _, role := range []string{store.RoleManager, store.RoleAuthor, store.RoleAdmin} {
+				for _, role := range []string{accounts.RoleManager, accounts.RoleAuthor, accounts.RoleAdmin} {
 					email := "later-" + role + "@example.com"
 					tok := w.invite(t, "alice@example.com", email) // no account yet: the invite is allowed
-					if err := w.st.CreateUser(ctx, &store.User{Email: email, Name: role, Role: role, PasswordHash: "$argon2id$x", CreatedAt: time.Now(), UpdatedAt: time.Now()}); err != nil {
+					if err := w.st.CreateUser(ctx, &accounts.User{Email: email, Name: role, Role: role, PasswordHash: "$argon2id$x", CreatedAt: time.Now(), UpdatedAt: time.Now()}); err != nil {
 						t.Fatal(err)
 					}
 					b := w.browser(t)

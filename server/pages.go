@@ -10,7 +10,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/opsdojo/opsdojo/store"
+	"github.com/opsdojo/opsdojo/accounts"
 	"github.com/opsdojo/opsdojo/ui"
 )
 
@@ -22,7 +22,7 @@ type pageData struct {
 	DockerError string
 	AssetsBuilt bool
 	CSRF        string
-	User        *store.User
+	User        *accounts.User
 	// Scoped is true for a session opened by an invite link: it reaches
 	// only its take-home, so the layout shows no other navigation.
 	Scoped bool

@@ -7,17 +7,15 @@ import (
 	"html/template"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/yuin/goldmark"
 
+	"github.com/opsdojo/opsdojo/accounts"
 	"github.com/opsdojo/opsdojo/assignments"
 	"github.com/opsdojo/opsdojo/attempts"
 	"github.com/opsdojo/opsdojo/challenges"
-	"github.com/opsdojo/opsdojo/sandbox"
-	"github.com/opsdojo/opsdojo/store"
 )
 
 // Catalog is the challenge catalog as the server reads it.
@@ -28,34 +26,37 @@ type Catalog interface {
 
 // Attempts is the attempts service as the server uses it.
 type Attempts interface {
-	Start(ctx context.Context, challengeID string, o attempts.StartOptions) (*store.Attempt, error)
-	Get(ctx context.Context, attemptID, userID string) (*store.Attempt, error)
-	History(ctx context.Context, userID string) ([]store.Attempt, error)
-	Challenge(a *store.Attempt) (*challenges.Challenge, error)
-	Check(ctx context.Context, a *store.Attempt) (*store.GradingJob, error)
-	Wait(ctx context.Context, jobID string) (*store.GradingJob, *store.CheckRun, error)
-	Hints(ctx context.Context, a *store.Attempt) ([]attempts.HintView, error)
-	RevealHint(ctx context.Context, a *store.Attempt, i int) (attempts.HintView, error)
-	HintCost(ctx context.Context, a *store.Attempt) (int, error)
-	Reset(ctx context.Context, a *store.Attempt) error
-	Files(a *store.Attempt) ([]attempts.EditableFile, error)
-	ReadFile(ctx context.Context, a *store.Attempt, p string) ([]byte, error)
-	WriteFile(ctx context.Context, a *store.Attempt, p string, content []byte) error
-	Deadline(a *store.Attempt) time.Time
+	Start(ctx context.Context, challengeID string, o attempts.StartOptions) (*attempts.Attempt, error)
+	Get(ctx context.Context, attemptID, userID string) (*attempts.Attempt, error)
+	History(ctx context.Context, userID string) ([]attempts.Attempt, error)
+	Challenge(a *attempts.Attempt) (*challenges.Challenge, error)
+	Check(ctx context.Context, a *attempts.Attempt) (*attempts.GradingJob, error)
+	Wait(ctx context.Context, jobID string) (*attempts.GradingJob, *attempts.CheckRun, error)
+	// Results is the attempt's latest check run as its candidate may see
+	// it (the attempt's policy decides).
+	Results(ctx context.Context, a *attempts.Attempt) (*attempts.CheckRun, error)
+	Hints(ctx context.Context, a *attempts.Attempt) ([]attempts.HintView, error)
+	RevealHint(ctx context.Context, a *attempts.Attempt, i int) (attempts.HintView, error)
+	HintCost(ctx context.Context, a *attempts.Attempt) (int, error)
+	Reset(ctx context.Context, a *attempts.Attempt) error
+	Files(a *attempts.Attempt) ([]attempts.EditableFile, error)
+	ReadFile(ctx context.Context, a *attempts.Attempt, p string) ([]byte, error)
+	WriteFile(ctx context.Context, a *attempts.Attempt, p string, content []byte) error
+	Deadline(a *attempts.Attempt) time.Time
 }
 
 // resumer restores a hibernated sandbox (the attempts service; optional so
 // that test doubles of Attempts need not implement it).
 type resumer interface {
-	Resume(ctx context.Context, a *store.Attempt) error
+	Resume(ctx context.Context, a *attempts.Attempt) error
 }
 
 // resume wakes the sandbox of the owner's active attempt before the page
 // opens a terminal on it. A sandbox that is gone is not an error here: the
 // page shows, and Check answers 410 with a plain message.
-func (s *Server) resume(c *fiber.Ctx, a *store.Attempt) {
+func (s *Server) resume(c *fiber.Ctx, a *attempts.Attempt) {
 	r, ok := s.deps.Attempts.(resumer)
-	if !ok || a.State != store.AttemptActive || a.SandboxID == "" {
+	if !ok || a.State != attempts.StateActive || a.SandboxID == "" {
 		return
 	}
 	ctx, cancel := context.WithTimeout(c.UserContext(), 3*time.Minute)
@@ -67,47 +68,11 @@ func (s *Server) resume(c *fiber.Ctx, a *store.Attempt) {
 
 // Runs reads stored check runs.
 type Runs interface {
-	LatestCheckRun(ctx context.Context, attemptID string) (*store.CheckRun, error)
+	LatestCheckRun(ctx context.Context, attemptID string) (*attempts.CheckRun, error)
 }
 
 // checkWait bounds how long a Check request waits for its grading job.
 const checkWait = 2 * time.Minute
-
-// domainError maps domain errors to HTTP answers in one place.
-func domainError(err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, attempts.ErrNotFound), errors.Is(err, store.ErrNotFound):
-		return fiber.NewError(fiber.StatusNotFound, "not found: "+err.Error())
-	case errors.Is(err, attempts.ErrNotActive), errors.Is(err, attempts.ErrNoReset):
-		return fiber.NewError(fiber.StatusConflict, err.Error())
-	case errors.Is(err, attempts.ErrUnknownHint), errors.Is(err, attempts.ErrNotEditable):
-		return fiber.NewError(fiber.StatusBadRequest, err.Error())
-	case errors.Is(err, attempts.ErrTooLarge):
-		return fiber.NewError(fiber.StatusRequestEntityTooLarge, err.Error())
-	case errors.Is(err, attempts.ErrSandboxGone):
-		return fiber.NewError(fiber.StatusGone, attempts.ErrSandboxGone.Error())
-	case errors.Is(err, attempts.ErrGradingFailed):
-		return fiber.NewError(fiber.StatusServiceUnavailable, attempts.ErrGradingFailed.Error())
-	case errors.Is(err, sandbox.ErrCapacity):
-		return fiber.NewError(fiber.StatusServiceUnavailable, "all sandboxes are in use right now; try again in a few minutes")
-	case errors.Is(err, sandbox.ErrNotFound), errors.Is(err, sandbox.ErrExpired), errors.Is(err, attempts.ErrNoSandbox):
-		return fiber.NewError(fiber.StatusGone, "the sandbox of this attempt has expired or was removed; reset it or start again")
-	case errors.Is(err, attempts.ErrUnknownVersion):
-		return fiber.NewError(fiber.StatusConflict, err.Error())
-	case errors.Is(err, context.DeadlineExceeded):
-		return fiber.NewError(fiber.StatusGatewayTimeout, "that took too long; try again")
-	}
-	var fe *fiber.Error
-	if errors.As(err, &fe) {
-		return fe
-	}
-	if strings.Contains(err.Error(), "docker daemon") || strings.Contains(err.Error(), "Cannot connect to the Docker daemon") {
-		return fiber.NewError(fiber.StatusServiceUnavailable, "sandboxes are unavailable: the Docker daemon cannot be reached")
-	}
-	return err
-}
 
 func (s *Server) registerPractice() {
 	if s.deps.Catalog == nil || s.deps.Attempts == nil {
@@ -215,7 +180,7 @@ type challengePage struct {
 	Item        catalogItem
 	Description template.HTML
 	Hints       int
-	Attempts    []store.Attempt
+	Attempts    []attempts.Attempt
 }
 
 func (s *Server) handleChallenge(c *fiber.Ctx) error {
@@ -253,10 +218,10 @@ func (s *Server) handleChallenge(c *fiber.Ctx) error {
 // attemptFor loads the attempt of the URL for the logged-in user: their
 // own; any for admins; for managers, the attempts of their own
 // assignments' candidates. Everything else answers 404, like a missing id.
-func (s *Server) attemptFor(c *fiber.Ctx) (*store.Attempt, error) {
+func (s *Server) attemptFor(c *fiber.Ctx) (*attempts.Attempt, error) {
 	a, err := s.deps.Attempts.Get(c.UserContext(), c.Params("id"), "")
 	if err != nil {
-		return nil, domainError(err)
+		return nil, err
 	}
 	if err := s.mayReview(c, a); err != nil {
 		return nil, err
@@ -272,15 +237,15 @@ type reviewChecker interface {
 // mayReview says whether the session may look at attempt a (its page,
 // results, files, recordings): its owner, an admin, or the manager of the
 // assignment it belongs to.
-func (s *Server) mayReview(c *fiber.Ctx, a *store.Attempt) error {
+func (s *Server) mayReview(c *fiber.Ctx, a *attempts.Attempt) error {
 	sess := sessionFrom(c)
 	notFound := fiber.NewError(fiber.StatusNotFound, "not found: attempt "+a.ID)
 	switch {
 	case sess == nil:
 		return fiber.NewError(fiber.StatusUnauthorized, "log in first")
-	case a.UserID != nil && *a.UserID == sess.User.ID, sess.User.Role == store.RoleAdmin:
+	case a.UserID != nil && *a.UserID == sess.User.ID, sess.User.Role == accounts.RoleAdmin:
 		return nil
-	case sess.User.Role == store.RoleManager:
+	case sess.User.Role == accounts.RoleManager:
 		if rc, ok := s.deps.Review.Service.(reviewChecker); ok {
 			if err := rc.CanReview(c.UserContext(), assignments.Actor{ID: sess.User.ID, Role: sess.User.Role}, a.ID); err == nil {
 				return nil
@@ -291,9 +256,9 @@ func (s *Server) mayReview(c *fiber.Ctx, a *store.Attempt) error {
 }
 
 // ownAttempt is attemptFor but only the owner may act (check, edit, reset).
-func (s *Server) ownAttempt(c *fiber.Ctx) (*store.Attempt, error) {
+func (s *Server) ownAttempt(c *fiber.Ctx) (*attempts.Attempt, error) {
 	a, err := s.deps.Attempts.Get(c.UserContext(), c.Params("id"), sessionFrom(c).User.ID)
-	return a, domainError(err)
+	return a, err
 }
 
 func (s *Server) handleStart(c *fiber.Ctx) error {
@@ -305,9 +270,9 @@ func (s *Server) handleStart(c *fiber.Ctx) error {
 	}
 	ctx, cancel := context.WithTimeout(c.UserContext(), 3*time.Minute)
 	defer cancel()
-	a, err := s.deps.Attempts.Start(ctx, c.Params("id"), attempts.StartOptions{UserID: sess.User.ID, Mode: store.ModePractice})
+	a, err := s.deps.Attempts.Start(ctx, c.Params("id"), attempts.StartOptions{UserID: sess.User.ID, Mode: attempts.ModePractice})
 	if err != nil {
-		return domainError(err)
+		return err
 	}
 	if wantsJSON(c) {
 		return c.Status(fiber.StatusCreated).JSON(fiber.Map{"attempt": attemptJSON(a)})
@@ -315,7 +280,7 @@ func (s *Server) handleStart(c *fiber.Ctx) error {
 	return c.Redirect("/attempts/"+a.ID, fiber.StatusSeeOther)
 }
 
-func attemptJSON(a *store.Attempt) fiber.Map {
+func attemptJSON(a *attempts.Attempt) fiber.Map {
 	return fiber.Map{"id": a.ID, "challenge": a.ChallengeID, "version": a.ChallengeVersion, "mode": a.Mode, "state": a.State,
 		"score": a.Score, "max_score": a.MaxScore, "started_at": a.StartedAt, "ended_at": a.EndedAt, "deadline_at": a.DeadlineAt}
 }
@@ -344,7 +309,7 @@ func (s *Server) handleAttemptJSON(c *fiber.Ctx) error {
 }
 
 type workspacePage struct {
-	Attempt     *store.Attempt
+	Attempt     *attempts.Attempt
 	Item        catalogItem
 	Description template.HTML
 	Hints       []attempts.HintView
@@ -356,13 +321,13 @@ type workspacePage struct {
 }
 
 // withChallenge returns the challenge version of an attempt loaded by load.
-func (s *Server) withChallenge(a *store.Attempt, err error) (*store.Attempt, *challenges.Challenge, error) {
+func (s *Server) withChallenge(a *attempts.Attempt, err error) (*attempts.Attempt, *challenges.Challenge, error) {
 	if err != nil {
 		return nil, nil, err
 	}
 	ch, err := s.deps.Attempts.Challenge(a)
 	if err != nil {
-		return nil, nil, domainError(err)
+		return nil, nil, err
 	}
 	return a, ch, nil
 }
@@ -374,7 +339,7 @@ func (s *Server) handleWorkspace(c *fiber.Ctx) error {
 	}
 	hints, err := s.deps.Attempts.Hints(c.UserContext(), a)
 	if err != nil {
-		return domainError(err)
+		return err
 	}
 	owner := a.UserID != nil && *a.UserID == sessionFrom(c).User.ID
 	was := a.SandboxID
@@ -385,10 +350,8 @@ func (s *Server) handleWorkspace(c *fiber.Ctx) error {
 	page := workspacePage{Attempt: a, Item: itemOf(ch), Description: renderMarkdown(ch.Description), Hints: hints, Files: files,
 		Deadline: s.deps.Attempts.Deadline(a), Owner: a.UserID != nil && *a.UserID == sessionFrom(c).User.ID,
 		Restored: a.SandboxID != was}
-	if s.deps.Runs != nil {
-		if run, err := s.deps.Runs.LatestCheckRun(c.UserContext(), a.ID); err == nil {
-			page.Results = s.resultsOf(c, a, ch, run)
-		}
+	if run, err := s.deps.Attempts.Results(c.UserContext(), a); err == nil {
+		page.Results = s.resultsOf(c, a, run)
 	}
 	return s.render(c, "workspace", ch.Title, page)
 }
@@ -410,15 +373,12 @@ type checkView struct {
 	Message  string `json:"message"`
 }
 
-func (s *Server) resultsOf(c *fiber.Ctx, a *store.Attempt, ch *challenges.Challenge, run *store.CheckRun) *resultsView {
+func (s *Server) resultsOf(c *fiber.Ctx, a *attempts.Attempt, run *attempts.CheckRun) *resultsView {
 	v := &resultsView{Score: run.Score, MaxScore: run.MaxScore, At: run.FinishedAt}
 	v.HintCost, _ = s.deps.Attempts.HintCost(c.UserContext(), a)
 	for _, r := range run.Results {
-		cv := checkView{ID: r.CheckID, Title: r.Title, Passed: r.Passed, TimedOut: r.TimedOut, Points: r.Points, Max: r.MaxPoints, Message: r.Message}
-		if chk, ok := ch.CheckByID(r.CheckID); ok && chk.Hidden && a.Mode == store.ModeAssignment {
-			cv.Message = "" // interview mode: the title and the outcome only
-		}
-		v.Checks = append(v.Checks, cv)
+		// run is already what the candidate may see (attempts.Service.Visible).
+		v.Checks = append(v.Checks, checkView{ID: r.CheckID, Title: r.Title, Passed: r.Passed, TimedOut: r.TimedOut, Points: r.Points, Max: r.MaxPoints, Message: r.Message})
 	}
 	return v
 }
@@ -428,13 +388,13 @@ func (v *resultsView) json() fiber.Map {
 }
 
 func (s *Server) handleCheck(c *fiber.Ctx) error {
-	a, ch, err := s.withChallenge(s.ownAttempt(c))
+	a, _, err := s.withChallenge(s.ownAttempt(c))
 	if err != nil {
 		return err
 	}
 	job, err := s.deps.Attempts.Check(c.UserContext(), a)
 	if err != nil {
-		return domainError(err)
+		return err
 	}
 	ctx, cancel := context.WithTimeout(c.UserContext(), checkWait)
 	defer cancel()
@@ -443,31 +403,28 @@ func (s *Server) handleCheck(c *fiber.Ctx) error {
 		if errors.Is(err, context.DeadlineExceeded) {
 			return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"job": job.ID, "state": "queued", "detail": "grading is still running; fetch the results in a moment"})
 		}
-		return domainError(err)
+		return err
 	}
 	if run == nil {
 		// Nothing was stored: the sandbox is gone (410) or the checks
 		// could not run (503); the best score stands.
-		return domainError(attempts.JobError(j))
+		return attempts.JobError(j)
 	}
-	out := s.resultsOf(c, a, ch, run).json()
+	out := s.resultsOf(c, a, run).json()
 	s.pushCheck(a.ID, out)
 	return c.JSON(out)
 }
 
 func (s *Server) handleResults(c *fiber.Ctx) error {
-	a, ch, err := s.withChallenge(s.attemptFor(c))
+	a, _, err := s.withChallenge(s.attemptFor(c))
 	if err != nil {
 		return err
 	}
-	if s.deps.Runs == nil {
-		return fiber.NewError(fiber.StatusNotFound, "no results")
-	}
-	run, err := s.deps.Runs.LatestCheckRun(c.UserContext(), a.ID)
+	run, err := s.deps.Attempts.Results(c.UserContext(), a)
 	if err != nil {
-		return domainError(err)
+		return err
 	}
-	return c.JSON(s.resultsOf(c, a, ch, run).json())
+	return c.JSON(s.resultsOf(c, a, run).json())
 }
 
 func (s *Server) handleHint(c *fiber.Ctx) error {
@@ -481,7 +438,7 @@ func (s *Server) handleHint(c *fiber.Ctx) error {
 	}
 	h, err := s.deps.Attempts.RevealHint(c.UserContext(), a, n)
 	if err != nil {
-		return domainError(err)
+		return err
 	}
 	return c.JSON(fiber.Map{"index": h.Index, "cost": h.Cost, "text": h.Text})
 }
@@ -496,7 +453,7 @@ func (s *Server) handleReset(c *fiber.Ctx) error {
 	old := a.SandboxID
 	s.closeTerminals(c, old, "the sandbox was reset; reconnecting to the fresh one")
 	if err := s.deps.Attempts.Reset(ctx, a); err != nil {
-		return domainError(err)
+		return err
 	}
 	return c.JSON(fiber.Map{"attempt": attemptJSON(a)})
 }
@@ -508,7 +465,7 @@ func (s *Server) handleReadFile(c *fiber.Ctx) error {
 	}
 	data, err := s.deps.Attempts.ReadFile(c.UserContext(), a, c.Query("path"))
 	if err != nil {
-		return domainError(err)
+		return err
 	}
 	return c.JSON(fiber.Map{"path": c.Query("path"), "content": string(data)})
 }
@@ -525,7 +482,7 @@ func (s *Server) handleWriteFile(c *fiber.Ctx) error {
 		return fiber.NewError(fiber.StatusBadRequest, "expected JSON {\"content\": \"…\"}: "+err.Error())
 	}
 	if err := s.deps.Attempts.WriteFile(c.UserContext(), a, c.Query("path"), []byte(body.Content)); err != nil {
-		return domainError(err)
+		return err
 	}
 	return c.JSON(fiber.Map{"path": c.Query("path"), "saved": len(body.Content)})
 }

@@ -115,7 +115,7 @@ func (s *Server) reportView(r *assignments.Report, me string) reportPage {
 		p.Submitted, p.Problems = fmtTimePtr(r.Claim.SubmitRequestedAt), r.Claim.Error
 	}
 	for _, ch := range r.Challenges {
-		rc := reportChallenge{AttemptID: ch.Attempt.ID, Title: ch.Title, State: ch.Attempt.State, HintCost: ch.HintCost,
+		rc := reportChallenge{AttemptID: ch.Attempt.ID, Title: ch.Title, State: string(ch.Attempt.State), HintCost: ch.HintCost,
 			Score: fmt.Sprintf("%d/%d", ch.Attempt.Score, ch.Attempt.MaxScore), Diff: diffLines(ch.Diff), NoCommands: !ch.Commands}
 		if ch.Final != nil {
 			rc.GradedAt = fmtTime(ch.Final.FinishedAt)
@@ -162,7 +162,7 @@ func (s *Server) reportView(r *assignments.Report, me string) reportPage {
 func (s *Server) handleReport(c *fiber.Ctx) error {
 	r, err := s.deps.Review.Service.Report(c.UserContext(), actorOf(c), c.Params("invite"))
 	if err != nil {
-		return assignError(err)
+		return err
 	}
 	p := s.reportView(r, sessionFrom(c).User.ID)
 	if wantsJSON(c) {
@@ -196,12 +196,12 @@ func (s *Server) handleSaveReview(c *fiber.Ctx) error {
 	if v := strings.TrimSpace(body.RubricScore); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
-			return assignError(&assignments.ValidationError{Field: "rubric_score", Msg: fmt.Sprintf("%q is not a whole number from 0 to 100", v)})
+			return &assignments.ValidationError{Field: "rubric_score", Msg: fmt.Sprintf("%q is not a whole number from 0 to 100", v)}
 		}
 		rubric = &n
 	}
 	if err := s.deps.Review.Service.SaveReview(c.UserContext(), actorOf(c), c.Params("invite"), c.Params("attempt"), body.Notes, rubric); err != nil {
-		return assignError(err)
+		return err
 	}
 	if wantsJSON(c) {
 		return c.JSON(fiber.Map{"saved": true})

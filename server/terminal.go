@@ -16,7 +16,8 @@ import (
 	"github.com/gofiber/contrib/websocket"
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/opsdojo/opsdojo/store"
+	"github.com/opsdojo/opsdojo/apperr"
+	"github.com/opsdojo/opsdojo/recording"
 	"github.com/opsdojo/opsdojo/terminal"
 )
 
@@ -29,7 +30,7 @@ const (
 
 // RecordingFinder looks up recording metadata (implemented by *store.Store).
 type RecordingFinder interface {
-	RecordingByID(ctx context.Context, id string) (*store.Recording, error)
+	RecordingByID(ctx context.Context, id string) (*recording.Meta, error)
 }
 
 // RecordingFiles opens recorded sessions by the path stored in their row
@@ -228,16 +229,16 @@ func (s *Server) handleTerminalPage(c *fiber.Ctx) error {
 
 // replayPage is the data of templates/replay.html.
 type replayPage struct {
-	Recording   *store.Recording
+	Recording   *recording.Meta
 	CastURL     string
 	DownloadURL string
 	Duration    string
 }
 
-func (s *Server) recordingFor(c *fiber.Ctx) (*store.Recording, error) {
+func (s *Server) recordingFor(c *fiber.Ctx) (*recording.Meta, error) {
 	rec, err := s.deps.Terminal.Recordings.RecordingByID(c.UserContext(), c.Params("id"))
 	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
+		if apperr.ErrorCode(err) == apperr.NotFound {
 			return nil, fiber.NewError(fiber.StatusNotFound, "recording not found")
 		}
 		return nil, fmt.Errorf("recording: %w", err)

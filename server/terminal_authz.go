@@ -5,7 +5,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/opsdojo/opsdojo/store"
+	"github.com/opsdojo/opsdojo/attempts"
 )
 
 // defaultTerminalAuthz fills the terminal hooks from the attempts service
@@ -25,12 +25,12 @@ func (s *Server) defaultTerminalAuthz() {
 			}
 			a, err := s.deps.Attempts.Get(c.UserContext(), attemptID, sess.User.ID)
 			if err != nil {
-				return "", "", domainError(err)
+				return "", "", err
 			}
 			if acc := accessOf(sess); !acc.AllowsAttempt(a) { // an invite session: its own take-home only
 				return "", "", fiber.NewError(fiber.StatusNotFound, "not found: attempt "+attemptID)
 			}
-			if a.State != store.AttemptActive || a.SandboxID == "" {
+			if a.State != attempts.StateActive || a.SandboxID == "" {
 				return "", "", fiber.NewError(fiber.StatusGone, "this attempt is over; its sandbox is gone")
 			}
 			if a.DeadlineAt != nil && !time.Now().Before(*a.DeadlineAt) { // submitted (deadline set to then) or time up
@@ -46,7 +46,7 @@ func (s *Server) defaultTerminalAuthz() {
 		td.AuthorizeReplay = func(c *fiber.Ctx, attemptID string) error {
 			a, err := s.deps.Attempts.Get(c.UserContext(), attemptID, "")
 			if err != nil {
-				return domainError(err)
+				return err
 			}
 			if sess := sessionFrom(c); sess != nil && a.UserID != nil && *a.UserID == sess.User.ID {
 				if acc := accessOf(sess); !acc.AllowsAttempt(a) { // an invite session: its own take-home only

@@ -13,6 +13,9 @@ import (
 
 	"github.com/docker/docker/client"
 
+	"github.com/opsdojo/opsdojo/accounts"
+	"github.com/opsdojo/opsdojo/attempts"
+	"github.com/opsdojo/opsdojo/ids"
 	"github.com/opsdojo/opsdojo/recording"
 	"github.com/opsdojo/opsdojo/sandbox"
 	"github.com/opsdojo/opsdojo/sandbox/sandboxtest"
@@ -113,7 +116,7 @@ func newTermEnv(t testing.TB, o envOptions) *termEnv {
 	})
 
 	e.st = storetest.Open(t, store.DialectSQLite)
-	u := &store.User{Email: "cand-" + store.NewID()[:8] + "@example.test", Role: store.RoleCandidate, CreatedAt: time.Now(), UpdatedAt: time.Now()}
+	u := &accounts.User{Email: "cand-" + ids.New()[:8] + "@example.test", Role: accounts.RoleCandidate, CreatedAt: time.Now(), UpdatedAt: time.Now()}
 	if err := e.st.CreateUser(ctx, u); err != nil {
 		t.Fatalf("create user: %v", err)
 	}
@@ -199,7 +202,7 @@ type testSandbox struct {
 // newAttempt creates an attempt row (recordings reference it).
 func (e *termEnv) newAttempt(t testing.TB) string {
 	t.Helper()
-	a := &store.Attempt{UserID: &e.userID, ChallengeID: "test", ChallengeVersion: "v1", Mode: store.ModePractice, State: store.AttemptActive, StartedAt: time.Now()}
+	a := &attempts.Attempt{UserID: &e.userID, ChallengeID: "test", ChallengeVersion: "v1", Mode: attempts.ModePractice, State: attempts.StateActive, StartedAt: time.Now()}
 	if err := e.st.CreateAttempt(e.ctx, a); err != nil {
 		t.Fatalf("create attempt: %v", err)
 	}
@@ -208,12 +211,12 @@ func (e *termEnv) newAttempt(t testing.TB) string {
 
 func (e *termEnv) newSandbox(t testing.TB) testSandbox {
 	t.Helper()
-	a := &store.Attempt{ID: e.newAttempt(t)}
+	a := &attempts.Attempt{ID: e.newAttempt(t)}
 	sb, err := e.mgr.Create(e.ctx, sandbox.Spec{Image: e.image, AttemptID: a.ID, OwnerID: e.userID})
 	if err != nil {
 		t.Fatalf("create sandbox: %v", err)
 	}
-	if err := e.st.UpdateAttempt(e.ctx, a.ID, map[string]any{"sandbox_id": sb.ID}); err != nil {
+	if err := e.st.UpdateAttempt(e.ctx, a.ID, attempts.Update{SandboxID: new(sb.ID)}); err != nil {
 		t.Fatalf("update attempt: %v", err)
 	}
 	t.Cleanup(func() {

@@ -14,7 +14,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/opsdojo/opsdojo/recording"
-	"github.com/opsdojo/opsdojo/store"
 	"github.com/opsdojo/opsdojo/termclient"
 )
 
@@ -34,7 +33,7 @@ func (e *termEnv) httpGet(t testing.TB, path string) (int, http.Header, []byte) 
 }
 
 // waitRecording waits until the attempt's recording of term is finished.
-func (e *termEnv) waitRecording(t testing.TB, attemptID, term string) store.Recording {
+func (e *termEnv) waitRecording(t testing.TB, attemptID, term string) recording.Meta {
 	t.Helper()
 	deadline := time.Now().Add(stepTimeout)
 	for {

@@ -6,18 +6,23 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opsdojo/opsdojo/accounts"
+	"github.com/opsdojo/opsdojo/assignments"
+	"github.com/opsdojo/opsdojo/attempts"
+	"github.com/opsdojo/opsdojo/audit"
+	"github.com/opsdojo/opsdojo/ids"
 	"github.com/opsdojo/opsdojo/store"
 	"github.com/opsdojo/opsdojo/store/storetest"
 )
 
-func seedAssignment(t *testing.T, s *store.Store, now time.Time) (*store.User, *store.Assignment) {
+func seedAssignment(t *testing.T, s *store.Store, now time.Time) (*accounts.User, *assignments.Assignment) {
 	t.Helper()
 	ctx := context.Background()
-	mgr := &store.User{Email: "mgr-" + store.NewID()[:6] + "@example.com", Role: store.RoleManager, CreatedAt: now, UpdatedAt: now}
+	mgr := &accounts.User{Email: "mgr-" + ids.New()[:6] + "@example.com", Role: accounts.RoleManager, CreatedAt: now, UpdatedAt: now}
 	if err := s.CreateUser(ctx, mgr); err != nil {
 		t.Fatal(err)
 	}
-	a := &store.Assignment{OwnerID: mgr.ID, Title: "Take-home", ChallengeIDs: `["edit-config"]`, TimeLimitS: 3600,
+	a := &assignments.Assignment{OwnerID: mgr.ID, Title: "Take-home", ChallengeIDs: `["edit-config"]`, TimeLimitS: 3600,
 		DeadlineAt: now.Add(48 * time.Hour), InterviewMode: true, CreatedAt: now, UpdatedAt: now}
 	if err := s.CreateAssignment(ctx, a); err != nil {
 		t.Fatal(err)
@@ -43,11 +48,11 @@ func TestAssignmentInviteClaimLifecycle(t *testing.T) {
 				t.Fatalf("other owner sees %d assignments", len(list))
 			}
 
-			inv := &store.Invite{AssignmentID: a.ID, Name: "Ada", Email: "ada@example.com", TokenHash: "h1", State: store.InvitePending, ExpiresAt: now.Add(time.Hour), CreatedAt: now}
+			inv := &assignments.Invite{AssignmentID: a.ID, Name: "Ada", Email: "ada@example.com", TokenHash: "h1", State: assignments.InvitePending, ExpiresAt: now.Add(time.Hour), CreatedAt: now}
 			if err := s.CreateInvite(ctx, inv); err != nil {
 				t.Fatal(err)
 			}
-			dup := &store.Invite{AssignmentID: a.ID, Name: "X", Email: "x@example.com", TokenHash: "h1", State: store.InvitePending, ExpiresAt: now, CreatedAt: now}
+			dup := &assignments.Invite{AssignmentID: a.ID, Name: "X", Email: "x@example.com", TokenHash: "h1", State: assignments.InvitePending, ExpiresAt: now, CreatedAt: now}
 			if err := s.CreateInvite(ctx, dup); !errors.Is(err, store.ErrConflict) {
 				t.Fatalf("duplicate token hash: %v, want ErrConflict", err)
 			}
@@ -59,19 +64,19 @@ func TestAssignmentInviteClaimLifecycle(t *testing.T) {
 				t.Fatalf("unknown token: %v", err)
 			}
 
-			cand := &store.User{Email: "ada@example.com", Role: store.RoleCandidate, CreatedAt: now, UpdatedAt: now}
+			cand := &accounts.User{Email: "ada@example.com", Role: accounts.RoleCandidate, CreatedAt: now, UpdatedAt: now}
 			if err := s.CreateUser(ctx, cand); err != nil {
 				t.Fatal(err)
 			}
-			claim := &store.InviteClaim{InviteID: inv.ID, UserID: cand.ID, OpenedAt: now, DeadlineAt: now.Add(30 * time.Minute)}
+			claim := &assignments.InviteClaim{InviteID: inv.ID, UserID: cand.ID, OpenedAt: now, DeadlineAt: now.Add(30 * time.Minute)}
 			if err := s.ClaimInvite(ctx, claim); err != nil {
 				t.Fatal(err)
 			}
-			again := &store.InviteClaim{InviteID: inv.ID, UserID: cand.ID, OpenedAt: now, DeadlineAt: now.Add(30 * time.Minute)}
+			again := &assignments.InviteClaim{InviteID: inv.ID, UserID: cand.ID, OpenedAt: now, DeadlineAt: now.Add(30 * time.Minute)}
 			if err := s.ClaimInvite(ctx, again); !errors.Is(err, store.ErrConflict) {
 				t.Fatalf("second claim: %v, want ErrConflict", err)
 			}
-			if got, _ := s.InviteByID(ctx, inv.ID); got.State != store.InviteOpened || got.OpenedAt == nil {
+			if got, _ := s.InviteByID(ctx, inv.ID); got.State != assignments.InviteOpened || got.OpenedAt == nil {
 				t.Fatalf("invite after claim: %+v", got)
 			}
 
@@ -114,7 +119,7 @@ func TestAssignmentInviteClaimLifecycle(t *testing.T) {
 				t.Fatalf("still unfinalized: %v", un)
 			}
 			got, _ = s.InviteByID(ctx, inv.ID)
-			if got.State != store.InviteSubmitted || got.SubmittedAt == nil || !got.SubmittedAt.Equal(later) {
+			if got.State != assignments.InviteSubmitted || got.SubmittedAt == nil || !got.SubmittedAt.Equal(later) {
 				t.Fatalf("invite after finalize: %+v", got)
 			}
 			cm, err := s.ClaimsByInvites(ctx, []string{inv.ID, "other"})
@@ -134,19 +139,19 @@ func TestInviteExpireAndRevoke(t *testing.T) {
 			ctx := context.Background()
 			now := time.Now().UTC()
 			_, a := seedAssignment(t, s, now)
-			old := &store.Invite{AssignmentID: a.ID, Name: "Old", Email: "o@example.com", TokenHash: "old", State: store.InvitePending, ExpiresAt: now.Add(-time.Minute), CreatedAt: now}
-			fresh := &store.Invite{AssignmentID: a.ID, Name: "New", Email: "n@example.com", TokenHash: "new", State: store.InvitePending, ExpiresAt: now.Add(time.Hour), CreatedAt: now}
-			for _, inv := range []*store.Invite{old, fresh} {
+			old := &assignments.Invite{AssignmentID: a.ID, Name: "Old", Email: "o@example.com", TokenHash: "old", State: assignments.InvitePending, ExpiresAt: now.Add(-time.Minute), CreatedAt: now}
+			fresh := &assignments.Invite{AssignmentID: a.ID, Name: "New", Email: "n@example.com", TokenHash: "new", State: assignments.InvitePending, ExpiresAt: now.Add(time.Hour), CreatedAt: now}
+			for _, inv := range []*assignments.Invite{old, fresh} {
 				if err := s.CreateInvite(ctx, inv); err != nil {
 					t.Fatal(err)
 				}
 			}
 			// An expired invite cannot be claimed even before the sweep.
-			cand := &store.User{Email: "o@example.com", Role: store.RoleCandidate, CreatedAt: now, UpdatedAt: now}
+			cand := &accounts.User{Email: "o@example.com", Role: accounts.RoleCandidate, CreatedAt: now, UpdatedAt: now}
 			if err := s.CreateUser(ctx, cand); err != nil {
 				t.Fatal(err)
 			}
-			if err := s.ClaimInvite(ctx, &store.InviteClaim{InviteID: old.ID, UserID: cand.ID, OpenedAt: now, DeadlineAt: now}); !errors.Is(err, store.ErrConflict) {
+			if err := s.ClaimInvite(ctx, &assignments.InviteClaim{InviteID: old.ID, UserID: cand.ID, OpenedAt: now, DeadlineAt: now}); !errors.Is(err, store.ErrConflict) {
 				t.Fatalf("claim of expired invite: %v", err)
 			}
 			n, err := s.ExpireInvites(ctx, now)
@@ -160,11 +165,11 @@ func TestInviteExpireAndRevoke(t *testing.T) {
 				t.Fatal("revoked twice")
 			}
 			list, _ := s.InvitesByAssignment(ctx, a.ID)
-			states := map[string]string{}
+			states := map[string]assignments.InviteState{}
 			for _, i := range list {
 				states[i.Name] = i.State
 			}
-			if states["Old"] != store.InviteExpired || states["New"] != store.InviteRevoked {
+			if states["Old"] != assignments.InviteExpired || states["New"] != assignments.InviteRevoked {
 				t.Fatalf("states %v", states)
 			}
 		})
@@ -180,22 +185,22 @@ func TestSubmissionReviewAndRuns(t *testing.T) {
 			ctx := context.Background()
 			now := time.Now().UTC()
 			mgr, a := seedAssignment(t, s, now)
-			inv := &store.Invite{AssignmentID: a.ID, Name: "Ada", Email: "ada@example.com", TokenHash: "t", State: store.InvitePending, ExpiresAt: now.Add(time.Hour), CreatedAt: now}
+			inv := &assignments.Invite{AssignmentID: a.ID, Name: "Ada", Email: "ada@example.com", TokenHash: "t", State: assignments.InvitePending, ExpiresAt: now.Add(time.Hour), CreatedAt: now}
 			if err := s.CreateInvite(ctx, inv); err != nil {
 				t.Fatal(err)
 			}
-			att := &store.Attempt{InviteID: &inv.ID, ChallengeID: "edit-config", ChallengeVersion: "v1", Mode: store.ModeAssignment, State: store.AttemptActive, StartedAt: now}
+			att := &attempts.Attempt{InviteID: &inv.ID, ChallengeID: "edit-config", ChallengeVersion: "v1", Mode: attempts.ModeAssignment, State: attempts.StateActive, StartedAt: now}
 			if err := s.CreateAttempt(ctx, att); err != nil {
 				t.Fatal(err)
 			}
 			if as, err := s.AttemptsByInvite(ctx, inv.ID); err != nil || len(as) != 1 {
 				t.Fatalf("attempts by invite %v %v", as, err)
 			}
-			sub := &store.Submission{AttemptID: att.ID, Files: "[]", Diff: "--- a\n+++ b\n", SubmittedAt: now}
+			sub := &assignments.Submission{AttemptID: att.ID, Files: "[]", Diff: "--- a\n+++ b\n", SubmittedAt: now}
 			if ok, err := s.CreateSubmission(ctx, sub); !ok || err != nil {
 				t.Fatalf("submission %v %v", ok, err)
 			}
-			if ok, err := s.CreateSubmission(ctx, &store.Submission{AttemptID: att.ID, Files: "[]", SubmittedAt: now}); ok || err != nil {
+			if ok, err := s.CreateSubmission(ctx, &assignments.Submission{AttemptID: att.ID, Files: "[]", SubmittedAt: now}); ok || err != nil {
 				t.Fatalf("second submission %v %v", ok, err)
 			}
 			if got, err := s.SubmissionByAttempt(ctx, att.ID); err != nil || got.Diff != sub.Diff {
@@ -203,12 +208,12 @@ func TestSubmissionReviewAndRuns(t *testing.T) {
 			}
 
 			score := 7
-			r := &store.Review{AttemptID: att.ID, ReviewerID: mgr.ID, Notes: "good", RubricScore: &score, CreatedAt: now, UpdatedAt: now}
+			r := &assignments.Review{AttemptID: att.ID, ReviewerID: mgr.ID, Notes: "good", RubricScore: &score, CreatedAt: now, UpdatedAt: now}
 			if err := s.UpsertReview(ctx, r); err != nil {
 				t.Fatal(err)
 			}
 			score2 := 9
-			if err := s.UpsertReview(ctx, &store.Review{AttemptID: att.ID, ReviewerID: mgr.ID, Notes: "better", RubricScore: &score2, CreatedAt: now, UpdatedAt: now.Add(time.Second)}); err != nil {
+			if err := s.UpsertReview(ctx, &assignments.Review{AttemptID: att.ID, ReviewerID: mgr.ID, Notes: "better", RubricScore: &score2, CreatedAt: now, UpdatedAt: now.Add(time.Second)}); err != nil {
 				t.Fatal(err)
 			}
 			rs, err := s.ReviewsByAttempt(ctx, att.ID)
@@ -216,7 +221,7 @@ func TestSubmissionReviewAndRuns(t *testing.T) {
 				t.Fatalf("reviews %+v %v", rs, err)
 			}
 
-			job, err := s.EnqueueJob(ctx, att.ID, store.ReasonSubmit)
+			job, err := s.EnqueueJob(ctx, att.ID, attempts.ReasonSubmit)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -224,8 +229,8 @@ func TestSubmissionReviewAndRuns(t *testing.T) {
 			if err != nil || leased.ID != job.ID {
 				t.Fatalf("lease %v %v", leased, err)
 			}
-			run := &store.CheckRun{AttemptID: att.ID, Score: 50, MaxScore: 100, StartedAt: now, FinishedAt: now,
-				Results: []store.CheckResult{{CheckID: "port", Title: "p", Passed: true, Points: 50, MaxPoints: 50}}}
+			run := &attempts.CheckRun{AttemptID: att.ID, Score: 50, MaxScore: 100, StartedAt: now, FinishedAt: now,
+				Results: []attempts.CheckResult{{CheckID: "port", Title: "p", Passed: true, Points: 50, MaxPoints: 50}}}
 			if err := s.FinishJob(ctx, job.ID, "w", run); err != nil {
 				t.Fatal(err)
 			}
@@ -233,7 +238,7 @@ func TestSubmissionReviewAndRuns(t *testing.T) {
 			if err != nil || len(runs) != 1 || len(runs[0].Results) != 1 {
 				t.Fatalf("runs %+v %v", runs, err)
 			}
-			if err := s.Audit(ctx, &store.AuditEvent{ActorID: mgr.ID, Action: "invite.create", ObjectType: "invite", ObjectID: inv.ID}); err != nil {
+			if err := s.Audit(ctx, &audit.Event{ActorID: mgr.ID, Action: "invite.create", ObjectType: "invite", ObjectID: inv.ID}); err != nil {
 				t.Fatal(err)
 			}
 			if es, err := s.AuditByObject(ctx, "invite", inv.ID); err != nil || len(es) != 1 {
@@ -251,9 +256,9 @@ func TestWebhookDeliveryLeases(t *testing.T) {
 			s := storetest.Open(t, dialect)
 			ctx := context.Background()
 			now := time.Now().UTC()
-			due := &store.WebhookDelivery{Event: "invite.opened", URL: "http://127.0.0.1:1/", Payload: "{}", NextAttemptAt: now.Add(-time.Second), CreatedAt: now}
-			later := &store.WebhookDelivery{Event: "assignment.graded", URL: "http://127.0.0.1:1/", Payload: "{}", NextAttemptAt: now.Add(time.Hour), CreatedAt: now}
-			for _, d := range []*store.WebhookDelivery{due, later} {
+			due := &assignments.WebhookDelivery{Event: "invite.opened", URL: "http://127.0.0.1:1/", Payload: "{}", NextAttemptAt: now.Add(-time.Second), CreatedAt: now}
+			later := &assignments.WebhookDelivery{Event: "assignment.graded", URL: "http://127.0.0.1:1/", Payload: "{}", NextAttemptAt: now.Add(time.Hour), CreatedAt: now}
+			for _, d := range []*assignments.WebhookDelivery{due, later} {
 				if err := s.EnqueueDelivery(ctx, d); err != nil {
 					t.Fatal(err)
 				}
@@ -265,10 +270,10 @@ func TestWebhookDeliveryLeases(t *testing.T) {
 			if again, _ := s.LeaseDeliveries(ctx, now, time.Minute, 10); len(again) != 0 {
 				t.Fatalf("leased twice: %v", again)
 			}
-			if err := s.UpdateDelivery(ctx, due.ID, map[string]any{"state": store.DeliveryDelivered, "attempts": 1, "last_status": 204, "lease_until": nil}); err != nil {
+			if err := s.RecordDelivery(ctx, due.ID, assignments.DeliveryOutcome{State: assignments.DeliveryDelivered, Attempts: 1, LastStatus: 204}); err != nil {
 				t.Fatal(err)
 			}
-			if err := s.UpdateDelivery(ctx, "missing", map[string]any{"attempts": 1}); !errors.Is(err, store.ErrNotFound) {
+			if err := s.RecordDelivery(ctx, "missing", assignments.DeliveryOutcome{Attempts: 1}); !errors.Is(err, store.ErrNotFound) {
 				t.Fatalf("update missing: %v", err)
 			}
 			list, err := s.ListDeliveries(ctx, 10)

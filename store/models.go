@@ -1,33 +1,41 @@
 package store
 
-import "time"
+import (
+	"time"
 
-// The GORM models mirror migrations/*/00001_initial.sql column for column;
-// TestModelsMatchSchema proves it on SQLite and PostgreSQL. GORM never
-// creates or alters tables here (no AutoMigrate): goose owns the schema.
-
-// Roles a user can hold.
-const (
-	RoleCandidate = "candidate"
-	RoleManager   = "manager"
-	RoleAuthor    = "author"
-	RoleAdmin     = "admin"
+	"github.com/opsdojo/opsdojo/accounts"
+	"github.com/opsdojo/opsdojo/assignments"
+	"github.com/opsdojo/opsdojo/attempts"
+	"github.com/opsdojo/opsdojo/audit"
+	"github.com/opsdojo/opsdojo/recording"
 )
 
-// User is a local account.
-type User struct {
+// The GORM models are private to the store: the rest of opsdojo speaks
+// the domain types (accounts.User, attempts.Attempt, assignments.Invite…)
+// and the store maps between them here (like coder's db2sdk). They
+// mirror migrations/*/00001_initial.sql column for column;
+// TestModelsMatchSchema proves it on SQLite and PostgreSQL. GORM never
+// creates or alters tables here (no AutoMigrate): goose owns the schema.
+//
+// Each row has the same fields, in the same order, as its domain type, so
+// the mapping is a Go conversion (tags do not count): a field added to one
+// and not the other stops the build at the conversion below, not at run
+// time.
+
+type userRow struct {
 	ID           string `gorm:"primaryKey"`
 	Email        string
 	Name         string
-	Role         string
+	Role         accounts.Role
 	PasswordHash string
 	Disabled     bool
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 }
 
-// Session is a login session; ID is the SHA-256 of the cookie token.
-type Session struct {
+func (userRow) TableName() string { return "users" }
+
+type sessionRow struct {
 	ID         string `gorm:"primaryKey"`
 	UserID     string
 	CSRFToken  string `gorm:"column:csrf_token"`
@@ -37,13 +45,12 @@ type Session struct {
 	RevokedAt  *time.Time
 	IP         string `gorm:"column:ip"`
 	UserAgent  string
-	// InviteID is set on a session opened by an invite link: it reaches
-	// that invite's take-home only (migration 00003).
-	InviteID *string
+	InviteID   *string // migration 00003
 }
 
-// Challenge is the catalog entry of a challenge; its versions are snapshots.
-type Challenge struct {
+func (sessionRow) TableName() string { return "sessions" }
+
+type challengeRow struct {
 	ID             string `gorm:"primaryKey"`
 	Title          string
 	Kind           string
@@ -55,16 +62,18 @@ type Challenge struct {
 	UpdatedAt      time.Time
 }
 
-// ChallengeVersion is an immutable snapshot of a challenge spec (JSON).
-type ChallengeVersion struct {
+func (challengeRow) TableName() string { return "challenges" }
+
+type challengeVersionRow struct {
 	ChallengeID string `gorm:"primaryKey"`
 	Version     string `gorm:"primaryKey"`
 	Spec        string
 	CreatedAt   time.Time
 }
 
-// Assignment is a take-home built by a manager from challenges.
-type Assignment struct {
+func (challengeVersionRow) TableName() string { return "challenge_versions" }
+
+type assignmentRow struct {
 	ID            string `gorm:"primaryKey"`
 	OwnerID       string
 	Title         string
@@ -77,41 +86,31 @@ type Assignment struct {
 	UpdatedAt     time.Time
 }
 
-// Invite is one candidate's single-use link to an assignment.
-type Invite struct {
+func (assignmentRow) TableName() string { return "assignments" }
+
+type inviteRow struct {
 	ID           string `gorm:"primaryKey"`
 	AssignmentID string
 	Name         string
 	Email        string
 	TokenHash    string
-	State        string
+	State        assignments.InviteState
 	ExpiresAt    time.Time
 	OpenedAt     *time.Time
 	SubmittedAt  *time.Time
 	CreatedAt    time.Time
 }
 
-// Attempt modes and states.
-const (
-	ModePractice   = "practice"
-	ModeAssignment = "assignment"
-	ModeSelfTest   = "selftest"
+func (inviteRow) TableName() string { return "invites" }
 
-	AttemptActive    = "active"
-	AttemptSubmitted = "submitted"
-	AttemptExpired   = "expired"
-	AttemptAbandoned = "abandoned"
-)
-
-// Attempt is one go at one challenge version, with its sandbox.
-type Attempt struct {
+type attemptRow struct {
 	ID               string `gorm:"primaryKey"`
 	UserID           *string
 	InviteID         *string
 	ChallengeID      string
 	ChallengeVersion string
-	Mode             string
-	State            string
+	Mode             attempts.Mode
+	State            attempts.State
 	Seed             int64
 	SandboxID        string
 	Score            int
@@ -121,32 +120,22 @@ type Attempt struct {
 	EndedAt          *time.Time
 }
 
-// HintReveal records that a hint was shown and what it cost.
-type HintReveal struct {
+func (attemptRow) TableName() string { return "attempts" }
+
+type hintRevealRow struct {
 	AttemptID  string `gorm:"primaryKey"`
 	HintIndex  int    `gorm:"primaryKey;autoIncrement:false"`
 	Cost       int
 	RevealedAt time.Time
 }
 
-// Grading job states and reasons.
-const (
-	JobQueued  = "queued"
-	JobRunning = "running"
-	JobDone    = "done"
-	JobFailed  = "failed"
+func (hintRevealRow) TableName() string { return "hint_reveals" }
 
-	ReasonCheck    = "check"
-	ReasonSubmit   = "submit"
-	ReasonSelfTest = "selftest"
-)
-
-// GradingJob is a queued grading of an attempt, leased by one worker at a time.
-type GradingJob struct {
+type gradingJobRow struct {
 	ID         string `gorm:"primaryKey"`
 	AttemptID  string
-	Reason     string
-	State      string
+	Reason     attempts.Reason
+	State      attempts.JobState
 	Tries      int
 	LeaseOwner string
 	LeaseUntil *time.Time
@@ -157,8 +146,9 @@ type GradingJob struct {
 	FinishedAt *time.Time
 }
 
-// CheckRun is one grading pass: its total and its per-check results.
-type CheckRun struct {
+func (gradingJobRow) TableName() string { return "grading_jobs" }
+
+type checkRunRow struct {
 	ID         string `gorm:"primaryKey"`
 	AttemptID  string
 	JobID      string
@@ -166,11 +156,12 @@ type CheckRun struct {
 	MaxScore   int
 	StartedAt  time.Time
 	FinishedAt time.Time
-	Results    []CheckResult `gorm:"foreignKey:CheckRunID"`
+	Results    []checkResultRow `gorm:"foreignKey:CheckRunID"`
 }
 
-// CheckResult is one check's outcome within a run.
-type CheckResult struct {
+func (checkRunRow) TableName() string { return "check_runs" }
+
+type checkResultRow struct {
 	ID         int64 `gorm:"primaryKey;autoIncrement"`
 	CheckRunID string
 	CheckID    string
@@ -184,8 +175,9 @@ type CheckResult struct {
 	DurationMS int64 `gorm:"column:duration_ms"`
 }
 
-// Submission freezes an attempt's files at submit time.
-type Submission struct {
+func (checkResultRow) TableName() string { return "check_results" }
+
+type submissionRow struct {
 	ID          string `gorm:"primaryKey"`
 	AttemptID   string
 	Files       string // JSON
@@ -194,8 +186,9 @@ type Submission struct {
 	SubmittedAt time.Time
 }
 
-// Recording is a terminal session recording (asciicast v2, compressed).
-type Recording struct {
+func (submissionRow) TableName() string { return "submissions" }
+
+type recordingRow struct {
 	ID        string `gorm:"primaryKey"`
 	AttemptID string
 	Terminal  string
@@ -207,8 +200,9 @@ type Recording struct {
 	EndedAt   *time.Time
 }
 
-// Review is a reviewer's notes and rubric score for an attempt.
-type Review struct {
+func (recordingRow) TableName() string { return "recordings" }
+
+type reviewRow struct {
 	ID          string `gorm:"primaryKey"`
 	AttemptID   string
 	ReviewerID  string
@@ -218,8 +212,9 @@ type Review struct {
 	UpdatedAt   time.Time
 }
 
-// AuditEvent is an append-only record of who did what.
-type AuditEvent struct {
+func (reviewRow) TableName() string { return "reviews" }
+
+type auditEventRow struct {
 	ID         int64 `gorm:"primaryKey;autoIncrement"`
 	At         time.Time
 	ActorID    string
@@ -229,9 +224,75 @@ type AuditEvent struct {
 	Detail     string
 }
 
+func (auditEventRow) TableName() string { return "audit_events" }
+
+type inviteClaimRow struct {
+	InviteID          string `gorm:"primaryKey"`
+	UserID            string
+	OpenedAt          time.Time
+	DeadlineAt        time.Time
+	SubmitRequestedAt *time.Time
+	Automatic         bool
+	FinalizedAt       *time.Time
+	LeaseUntil        *time.Time
+	Error             string
+}
+
+func (inviteClaimRow) TableName() string { return "invite_claims" }
+
+type webhookDeliveryRow struct {
+	ID            string `gorm:"primaryKey"`
+	Event         string
+	URL           string `gorm:"column:url"`
+	Payload       string
+	State         assignments.DeliveryState
+	Attempts      int
+	NextAttemptAt time.Time
+	LeaseUntil    *time.Time
+	LastStatus    int
+	LastError     string
+	CreatedAt     time.Time
+	DeliveredAt   *time.Time
+}
+
+func (webhookDeliveryRow) TableName() string { return "webhook_deliveries" }
+
 // allModels lists every model with its table, for the schema test.
 func allModels() []any {
-	return []any{&User{}, &Session{}, &Challenge{}, &ChallengeVersion{}, &Assignment{}, &Invite{},
-		&Attempt{}, &HintReveal{}, &GradingJob{}, &CheckRun{}, &CheckResult{}, &Submission{},
-		&Recording{}, &Review{}, &AuditEvent{}, &InviteClaim{}, &WebhookDelivery{}}
+	return []any{&userRow{}, &sessionRow{}, &challengeRow{}, &challengeVersionRow{}, &assignmentRow{}, &inviteRow{},
+		&attemptRow{}, &hintRevealRow{}, &gradingJobRow{}, &checkRunRow{}, &checkResultRow{}, &submissionRow{},
+		&recordingRow{}, &reviewRow{}, &auditEventRow{}, &inviteClaimRow{}, &webhookDeliveryRow{}}
 }
+
+// ---- mapping between rows and domain types ----
+
+// mapAll converts a slice of rows with f.
+func mapAll[R, D any](rows []R, f func(R) D) []D {
+	out := make([]D, len(rows))
+	for i, r := range rows {
+		out[i] = f(r)
+	}
+	return out
+}
+
+func checkRunOf(r checkRunRow) attempts.CheckRun {
+	out := attempts.CheckRun{ID: r.ID, AttemptID: r.AttemptID, JobID: r.JobID, Score: r.Score, MaxScore: r.MaxScore,
+		StartedAt: r.StartedAt, FinishedAt: r.FinishedAt}
+	if r.Results != nil {
+		out.Results = mapAll(r.Results, func(c checkResultRow) attempts.CheckResult { return attempts.CheckResult(c) })
+	}
+	return out
+}
+
+func checkRunRowOf(r *attempts.CheckRun) checkRunRow {
+	out := checkRunRow{ID: r.ID, AttemptID: r.AttemptID, JobID: r.JobID, Score: r.Score, MaxScore: r.MaxScore,
+		StartedAt: r.StartedAt, FinishedAt: r.FinishedAt}
+	if r.Results != nil {
+		out.Results = mapAll(r.Results, func(c attempts.CheckResult) checkResultRow { return checkResultRow(c) })
+	}
+	return out
+}
+
+func auditRowOf(e *audit.Event) auditEventRow { return auditEventRow(*e) }
+
+func recordingOf(r recordingRow) recording.Meta { return recording.Meta(r) }

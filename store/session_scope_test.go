@@ -5,7 +5,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/opsdojo/opsdojo/store"
+	"github.com/opsdojo/opsdojo/accounts"
+	"github.com/opsdojo/opsdojo/assignments"
+	"github.com/opsdojo/opsdojo/ids"
 	"github.com/opsdojo/opsdojo/store/storetest"
 )
 
@@ -23,24 +25,24 @@ func TestSessionInviteScopeMigration(t *testing.T) {
 				t.Fatalf("down to 00002: %v", err)
 			}
 			t0 := time.Now().UTC().Add(-3 * time.Hour).Truncate(time.Second)
-			mgr := &store.User{Email: "mgr@example.com", Role: store.RoleManager, PasswordHash: "x", CreatedAt: t0, UpdatedAt: t0}
-			cora := &store.User{Email: "cora@example.com", Role: store.RoleCandidate, CreatedAt: t0, UpdatedAt: t0} // made by an invite
-			pat := &store.User{Email: "pat@example.com", Role: store.RoleCandidate, PasswordHash: "x", CreatedAt: t0, UpdatedAt: t0}
-			for _, u := range []*store.User{mgr, cora, pat} {
+			mgr := &accounts.User{Email: "mgr@example.com", Role: accounts.RoleManager, PasswordHash: "x", CreatedAt: t0, UpdatedAt: t0}
+			cora := &accounts.User{Email: "cora@example.com", Role: accounts.RoleCandidate, CreatedAt: t0, UpdatedAt: t0} // made by an invite
+			pat := &accounts.User{Email: "pat@example.com", Role: accounts.RoleCandidate, PasswordHash: "x", CreatedAt: t0, UpdatedAt: t0}
+			for _, u := range []*accounts.User{mgr, cora, pat} {
 				if err := s.CreateUser(ctx, u); err != nil {
 					t.Fatal(err)
 				}
 			}
-			a := &store.Assignment{OwnerID: mgr.ID, Title: "t", ChallengeIDs: `["x"]`, TimeLimitS: 3600, DeadlineAt: t0.Add(48 * time.Hour), CreatedAt: t0, UpdatedAt: t0}
+			a := &assignments.Assignment{OwnerID: mgr.ID, Title: "t", ChallengeIDs: `["x"]`, TimeLimitS: 3600, DeadlineAt: t0.Add(48 * time.Hour), CreatedAt: t0, UpdatedAt: t0}
 			if err := s.CreateAssignment(ctx, a); err != nil {
 				t.Fatal(err)
 			}
-			claim := func(user *store.User, opened time.Time) string {
-				inv := &store.Invite{AssignmentID: a.ID, Name: "c", Email: user.Email, TokenHash: store.NewID(), State: store.InvitePending, ExpiresAt: t0.Add(24 * time.Hour), CreatedAt: t0}
+			claim := func(user *accounts.User, opened time.Time) string {
+				inv := &assignments.Invite{AssignmentID: a.ID, Name: "c", Email: user.Email, TokenHash: ids.New(), State: assignments.InvitePending, ExpiresAt: t0.Add(24 * time.Hour), CreatedAt: t0}
 				if err := s.CreateInvite(ctx, inv); err != nil {
 					t.Fatal(err)
 				}
-				if err := s.ClaimInvite(ctx, &store.InviteClaim{InviteID: inv.ID, UserID: user.ID, OpenedAt: opened, DeadlineAt: opened.Add(time.Hour)}); err != nil {
+				if err := s.ClaimInvite(ctx, &assignments.InviteClaim{InviteID: inv.ID, UserID: user.ID, OpenedAt: opened, DeadlineAt: opened.Add(time.Hour)}); err != nil {
 					t.Fatal(err)
 				}
 				return inv.ID
@@ -48,8 +50,8 @@ func TestSessionInviteScopeMigration(t *testing.T) {
 			invA := claim(cora, t0.Add(10*time.Minute))
 			invB := claim(cora, t0.Add(20*time.Minute))
 			invP := claim(pat, t0.Add(10*time.Minute))
-			session := func(user *store.User, created time.Time) string {
-				id := store.NewID()
+			session := func(user *accounts.User, created time.Time) string {
+				id := ids.New()
 				if err := s.Exec(ctx, "INSERT INTO sessions (id, user_id, csrf_token, created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
 					id, user.ID, "csrf", created, created, time.Now().UTC().Add(time.Hour)); err != nil {
 					t.Fatal(err)

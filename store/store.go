@@ -1,13 +1,18 @@
 // Package store is opsdojo's persistence: GORM models and queries over SQLite
 // (default, pure Go) or PostgreSQL. It is the only package that imports gorm.
 // The schema is owned by goose migrations (package migrations).
+//
+// The domain packages own their types (accounts.User, attempts.Attempt,
+// assignments.Invite, recording.Meta, audit.Event) and declare the small
+// store interfaces they need; *Store implements them, keeping its GORM
+// models private and mapping to and from the domain types (models.go).
+// The store imports the domain packages for their types; none of them
+// imports the store.
 package store
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -24,6 +29,8 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
+	"github.com/opsdojo/opsdojo/apperr"
+	"github.com/opsdojo/opsdojo/ids"
 	"github.com/opsdojo/opsdojo/migrations"
 )
 
@@ -37,8 +44,10 @@ const (
 // giving up with "database is locked".
 const sqliteBusyTimeout = 5 * time.Second
 
-// ErrNotFound is returned when a row does not exist.
-var ErrNotFound = errors.New("not found")
+// ErrNotFound is returned (wrapped) when a row does not exist. It carries
+// apperr.NotFound, so the domain packages, which do not import the store,
+// recognise it by its code: apperr.ErrorCode(err) == apperr.NotFound.
+var ErrNotFound = apperr.New(apperr.NotFound, "not found")
 
 // Options say where the database is.
 type Options struct {
@@ -291,13 +300,7 @@ func (s *Store) MigrationStatus(ctx context.Context) ([]MigrationState, error) {
 }
 
 // NewID returns a random 128-bit identifier as 32 hex characters.
-func NewID() string {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(fmt.Sprintf("crypto/rand failed: %v", err)) // unreachable on Linux
-	}
-	return hex.EncodeToString(b[:])
-}
+func NewID() string { return ids.New() }
 
 // wrap maps gorm's not-found to ErrNotFound and names the operation.
 func wrap(op string, err error) error {

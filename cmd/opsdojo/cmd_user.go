@@ -63,7 +63,7 @@ func runUserCreate(ctx context.Context, app *cli, args []string) error {
 		return err
 	}
 	defer st.Close()
-	u, err := accounts.New(st, accounts.Config{}, log, time.Now).CreateUser(ctx, accounts.NewUser{Email: *email, Name: *name, Password: password, Role: *role})
+	u, err := accounts.New(st, accounts.Config{}, log, time.Now).CreateUser(ctx, accounts.NewUser{Email: *email, Name: *name, Password: password, Role: accounts.Role(*role)})
 	if err != nil {
 		return err
 	}
