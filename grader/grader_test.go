@@ -3,6 +3,7 @@ package grader_test
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -119,6 +120,7 @@ setpriv --reuid=33 --regid=33 --clear-groups bash -c 'exec -a /usr/bin/python3 s
 		if c.Passed {
 			t.Errorf("check %s passed in a tampered sandbox: %s", c.ID, c.Message)
 		}
+		wantNotRunUnderGVisor(t, c, "runs-as-www-data")
 	}
 	if res.Score != 0 {
 		t.Fatalf("tampered score %d, want 0", res.Score)
@@ -135,8 +137,64 @@ setpriv --reuid=33 --regid=33 --clear-groups bash -c 'exec -a /usr/bin/python3 s
 	if err != nil {
 		t.Fatal(err)
 	}
+	if gVisor() { // every check that can be graded from outside passes
+		for _, c := range res.Checks {
+			wantNotRunUnderGVisor(t, c, "runs-as-www-data")
+			if !c.NotRun && !c.Passed {
+				t.Errorf("honest fix under gVisor: check %s failed: %s", c.ID, c.Message)
+			}
+		}
+		return
+	}
 	if !res.FullMarks() {
 		t.Fatalf("honest fix in a tampered sandbox scored %d/%d: %+v", res.Score, res.MaxScore, res.Checks)
+	}
+}
+
+// gVisor reports whether the Docker tests run their sandboxes under runsc.
+func gVisor() bool { return sandboxtest.Runtime() == sandbox.RuntimeRunsc }
+
+// wantNotRunUnderGVisor: under gVisor the checks named (those that need a
+// process's executable, or a path inside the sentry) are "not run" with a
+// message naming gVisor, and no other check is; under runc none is.
+func wantNotRunUnderGVisor(t *testing.T, c grader.CheckResult, ids ...string) {
+	t.Helper()
+	want := gVisor() && slices.Contains(ids, c.ID)
+	switch {
+	case want && (!c.NotRun || c.Passed || !strings.Contains(c.Message, "gVisor")):
+		t.Errorf("check %s under gVisor: not_run=%v passed=%v %q, want not run, naming gVisor", c.ID, c.NotRun, c.Passed, c.Message)
+	case !want && c.NotRun:
+		t.Errorf("check %s was not run: %s", c.ID, c.Message)
+	}
+}
+
+// TestTamperingHiddenPathUnderGVisor: an answer the candidate keeps where
+// the grader cannot look under gVisor (the sentry's /tmp, reached through
+// a symlink) is "not run" there, never a pass or a fail; under runc the
+// grader follows the link inside the sandbox and grades the content.
+func TestTamperingHiddenPathUnderGVisor(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := sandboxtest.Context(t, 3*time.Minute)
+	ch := load(t, "testdata/web-perms")
+	c := *ch
+	c.Spec.Checks = nil
+	for _, k := range ch.Checks {
+		if k.ID == "motd" {
+			c.Spec.Checks = append(c.Spec.Checks, k)
+		}
+	}
+	id := e.start(t, ctx, &c, 6)
+	e.root(t, ctx, id, `echo motd-fixed > /tmp/motd && ln -sf /tmp/motd /etc/motd`)
+	res, err := e.g.Grade(ctx, &c, grader.TargetFor(&c, 6, id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := res.Checks[0]
+	t.Logf("motd -> /tmp/motd: passed=%v not_run=%v %s", r.Passed, r.NotRun, r.Message)
+	wantNotRunUnderGVisor(t, r, "motd")
+	if !gVisor() && !r.Passed {
+		t.Errorf("under runc the link is followed inside the sandbox: %s", r.Message)
 	}
 }
 
@@ -417,7 +475,12 @@ func TestExecutableIdentityTampering(t *testing.T) {
 		}
 		return res.Checks[0]
 	}
-	if r := grade(); !r.Passed {
+	if gVisor() {
+		// Identity needs the running executable, which gVisor does not
+		// show outside the sandbox: neither the real nginx nor a
+		// stand-in may pass; each is "not run", naming gVisor.
+		wantNotRunUnderGVisor(t, grade(), "nginx-listens")
+	} else if r := grade(); !r.Passed {
 		t.Fatalf("the real nginx does not pass: %s", r.Message)
 	}
 	e.root(t, ctx, id, `cp -a /usr/sbin/nginx /root/nginx.real && nginx -s stop && for i in $(seq 50); do pgrep -x nginx >/dev/null || exit 0; sleep 0.1; done; exit 1`)
@@ -440,11 +503,14 @@ bin=/usr/sbin/nginx`},
 		if r.Passed {
 			t.Errorf("%s: a stand-in passed as nginx: %s", tc.name, r.Message)
 		}
+		wantNotRunUnderGVisor(t, r, "nginx-listens")
 		e.root(t, ctx, id, `pkill -f 'http[.]server 8080' || true; rm -f /usr/sbin/nginx /usr/local/sbin/nginx; cp -a /root/nginx.real /usr/sbin/nginx
 for i in $(seq 50); do curl -s -o /dev/null http://127.0.0.1:8080/ || exit 0; sleep 0.1; done; exit 1`)
 	}
 	e.root(t, ctx, id, `nginx && sleep 0.5`)
-	if r := grade(); !r.Passed {
+	if gVisor() {
+		wantNotRunUnderGVisor(t, grade(), "nginx-listens")
+	} else if r := grade(); !r.Passed {
 		t.Fatalf("the real nginx, restored, does not pass: %s", r.Message)
 	}
 }
