@@ -5,7 +5,9 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -78,7 +80,9 @@ func freshDatabase(t *testing.T, ctx context.Context) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	name := "opsdojo_backup_" + store.NewID()[:12]
+	var rnd [6]byte
+	_, _ = rand.Read(rnd[:])
+	name := "opsdojo_backup_" + hex.EncodeToString(rnd[:])
 	if _, err := db.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
 		t.Fatalf("create database: %v", err)
 	}
