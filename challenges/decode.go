@@ -392,6 +392,9 @@ func (d *decoder) decodeCheck(n *yaml.Node, path string, c *Check) {
 	case CheckTerraform:
 		c.Terraform = &TerraformCheck{}
 		part = c.Terraform
+	case CheckPipeline:
+		c.Pipeline = &PipelineCheck{}
+		part = c.Pipeline
 	case CheckTCP:
 		c.TCP = &TCPCheck{}
 		part = c.TCP

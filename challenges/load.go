@@ -329,6 +329,9 @@ func applyDefaults(s *Spec) {
 		c := &s.Checks[i]
 		if c.Timeout == 0 {
 			c.Timeout = Duration(DefaultCheckTimeout)
+			if c.Pipeline != nil {
+				c.Timeout = Duration(DefaultPipelineTimeout)
+			}
 		}
 		switch {
 		case c.HTTP != nil:

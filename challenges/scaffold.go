@@ -32,6 +32,8 @@ func Scaffold(kind Kind, id, schemaRef string) (map[string][]byte, error) {
 		tmpl = dockerfileScaffold
 	case KindTerraform:
 		tmpl = terraformScaffold
+	case KindPipeline:
+		tmpl = pipelineScaffold // pipeline.go
 	default:
 		return nil, fmt.Errorf("unknown kind %q: want %s", kind, oneOf(Kinds))
 	}

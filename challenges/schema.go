@@ -20,6 +20,7 @@ var checkParts = []struct {
 	{CheckDockerfile, DockerfileCheck{}},
 	{CheckDockerBuild, DockerBuildCheck{}},
 	{CheckTerraform, TerraformCheck{}},
+	{CheckPipeline, PipelineCheck{}},
 	{CheckTCP, TCPCheck{}},
 	{CheckPortOwner, PortOwnerCheck{}},
 }

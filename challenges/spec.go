@@ -25,10 +25,11 @@ const (
 	KindTroubleshoot Kind = "troubleshoot"
 	KindDockerfile   Kind = "dockerfile"
 	KindTerraform    Kind = "terraform"
+	KindPipeline     Kind = "pipeline"
 )
 
 // Kinds lists the valid kinds.
-var Kinds = []Kind{KindTroubleshoot, KindDockerfile, KindTerraform}
+var Kinds = []Kind{KindTroubleshoot, KindDockerfile, KindTerraform, KindPipeline}
 
 // Difficulty of a challenge.
 type Difficulty string
@@ -52,10 +53,11 @@ const (
 	CheckTerraform   = "terraform"
 	CheckTCP         = "tcp"
 	CheckPortOwner   = "port_owner"
+	CheckPipeline    = "pipeline"
 )
 
 // CheckTypes lists the valid check types.
-var CheckTypes = []string{CheckScript, CheckFile, CheckHTTP, CheckDockerfile, CheckDockerBuild, CheckTerraform, CheckTCP, CheckPortOwner}
+var CheckTypes = []string{CheckScript, CheckFile, CheckHTTP, CheckDockerfile, CheckDockerBuild, CheckTerraform, CheckTCP, CheckPortOwner, CheckPipeline}
 
 // Limits and defaults of the format (see docs/CHALLENGES.md).
 const (
@@ -87,7 +89,7 @@ var AllowedCapabilities = []string{"AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWN
 type Spec struct {
 	ID          string     `yaml:"id" jsonschema:"required,minLength=3,maxLength=64,pattern=^[a-z0-9][a-z0-9-]*[a-z0-9]$" jsonschema_description:"stable slug (lower case letters, digits, dashes); the version is a content hash"`
 	Title       string     `yaml:"title" jsonschema:"required,minLength=1,maxLength=120"`
-	Kind        Kind       `yaml:"kind" jsonschema:"required,enum=troubleshoot,enum=dockerfile,enum=terraform"`
+	Kind        Kind       `yaml:"kind" jsonschema:"required,enum=troubleshoot,enum=dockerfile,enum=terraform,enum=pipeline"`
 	Difficulty  Difficulty `yaml:"difficulty" jsonschema:"required,enum=easy,enum=medium,enum=hard"`
 	TimeLimit   Duration   `yaml:"time_limit" jsonschema:"required" jsonschema_description:"time the candidate gets, e.g. 20m (at most 8h)"`
 	Tags        []string   `yaml:"tags,omitempty" jsonschema:"uniqueItems=true"`
@@ -161,6 +163,7 @@ type Check struct {
 	Dockerfile  *DockerfileCheck  `yaml:"-"`
 	DockerBuild *DockerBuildCheck `yaml:"-"`
 	Terraform   *TerraformCheck   `yaml:"-"`
+	Pipeline    *PipelineCheck    `yaml:"-"`
 	TCP         *TCPCheck         `yaml:"-"`
 	PortOwner   *PortOwnerCheck   `yaml:"-"`
 }

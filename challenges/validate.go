@@ -338,8 +338,8 @@ func (l *loader) validateChecks(s *Spec) {
 		if l.required(join(p, "points"), "must be a positive integer") && c.Points <= 0 {
 			l.errf(join(p, "points"), "must be a positive integer, got %d", c.Points)
 		}
-		if c.Timeout.D() > MaxCheckTimeout {
-			l.errf(join(p, "timeout"), "must be at most %s, got %s", Duration(MaxCheckTimeout), c.Timeout)
+		if maxT := maxCheckTimeout(c); c.Timeout.D() > maxT {
+			l.errf(join(p, "timeout"), "must be at most %s, got %s", Duration(maxT), c.Timeout)
 		}
 		switch {
 		case c.Script != nil:
@@ -377,6 +377,8 @@ func (l *loader) validateChecks(s *Spec) {
 			l.validateBuildCheck(p, c.DockerBuild)
 		case c.Terraform != nil:
 			l.validateTerraformCheck(p, c.Terraform)
+		case c.Pipeline != nil:
+			l.validatePipelineCheck(p, c.Pipeline)
 		}
 	}
 	switch s.Kind {
@@ -387,6 +389,10 @@ func (l *loader) validateChecks(s *Spec) {
 	case KindTerraform:
 		if !hasType[CheckTerraform] {
 			l.errf("checks", "a terraform challenge needs a terraform check")
+		}
+	case KindPipeline:
+		if !hasType[CheckPipeline] {
+			l.errf("checks", "a pipeline challenge needs a pipeline check")
 		}
 	}
 }

@@ -107,6 +107,7 @@ func (r Result) FullMarks() bool { return r.MaxScore > 0 && r.Score == r.MaxScor
 type Grader struct {
 	sb    Sandboxes
 	build ImageBuilder
+	pipes PipelineRunner // pipeline.go; nil: derived from sb when it can
 	log   *slog.Logger
 	now   func() time.Time
 }
@@ -159,6 +160,8 @@ func (g *Grader) Grade(ctx context.Context, ch *challenges.Challenge, t Target) 
 			g.terraformCheck(cctx, t, c.Terraform, r)
 		case challenges.CheckDockerBuild:
 			g.dockerBuildCheck(cctx, t, c.DockerBuild, r)
+		case challenges.CheckPipeline:
+			g.pipelineCheck(cctx, ch, t, c.Pipeline, r)
 		default:
 			r.Message = fmt.Sprintf("unknown check type %q", c.Type)
 		}

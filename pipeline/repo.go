@@ -32,11 +32,15 @@ type RepoFile struct {
 type Repo struct {
 	Name  string // last element of the directory, used as GITHUB_REPOSITORY's name
 	Files map[string]RepoFile
+	// Prepare, when set, is a bash script run as the runner user in the
+	// staged copy of the repository in every job container before the
+	// steps (grading mutations use it).
+	Prepare string
 }
 
 // Clone returns a copy whose file map can be changed independently.
 func (r *Repo) Clone() *Repo {
-	return &Repo{Name: r.Name, Files: maps.Clone(r.Files)}
+	return &Repo{Name: r.Name, Files: maps.Clone(r.Files), Prepare: r.Prepare}
 }
 
 // ReadRepo reads dir into memory, skipping .git. Symlinks and special

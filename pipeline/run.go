@@ -65,10 +65,6 @@ type Options struct {
 	Event       string        // github.event_name, default push
 	OwnerID     string        // sandbox owner of the job containers
 	Secrets     map[string]string
-	// Prepare, when set, is a bash script run as the runner user in the
-	// staged repository copy of every job before its steps (grading
-	// mutations use it).
-	Prepare string
 	// OnStep and OnJob report progress (the CLI prints with them).
 	OnStep func(j *JobResult, s *StepResult)
 	OnJob  func(j *JobResult)
@@ -461,8 +457,8 @@ func (jc *jobCtx) start(ctx context.Context) error {
 	if err != nil || res.ExitCode != 0 {
 		return fmt.Errorf("make workspace: %v %s", err, res.Stderr)
 	}
-	if o.Prepare != "" {
-		res, err := jc.r.b.Exec(ctx, jc.sb, []string{"bash", "-eo", "pipefail", "-c", o.Prepare}, sandbox.ExecOptions{WorkDir: stageRepo})
+	if jc.repo.Prepare != "" {
+		res, err := jc.r.b.Exec(ctx, jc.sb, []string{"bash", "-eo", "pipefail", "-c", jc.repo.Prepare}, sandbox.ExecOptions{WorkDir: stageRepo})
 		if err != nil {
 			return fmt.Errorf("prepare: %w", err)
 		}

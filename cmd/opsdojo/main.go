@@ -50,6 +50,7 @@ func commands() map[string]command {
 		"images":      {"build the sandbox images (images build [--offline])", runImages},
 		"sandbox":     {"run, list and remove sandboxes (exec|shell|ls|rm)", runSandbox},
 		"challenge":   {"author tools (lint|new|test)", runChallenge},
+		"pipeline":    {"run or lint GitHub Actions workflows offline (pipeline run DIR | lint FILE…)", runPipeline},
 		"version":     {"print the version", runVersion},
 		"term":        {termSummary, runTerm},
 		"user":        {"manage accounts (user create --role … --email … --password-stdin)", runUser},
