@@ -171,6 +171,7 @@ func (s *Server) routes() {
 	s.registerAssignments()
 	s.registerAuthoring()
 	s.registerTerminal()
+	s.registerLint()
 }
 
 // Serve serves on ln until ctx ends, then shuts down gracefully: stop

@@ -107,6 +107,7 @@ async function load(path, lang) {
   try {
     const f = await api("GET", `/api/v1/attempts/${attempt}/files?path=${encodeURIComponent(path)}`);
     editor.set(f.content, lang);
+    lintSoon();
   } catch (e) { say("Open " + path + ": " + e.message, "error"); }
 }
 async function save() {
@@ -134,6 +135,24 @@ function showFindings(checks) {
   }
   if (editor.cm && editor.cm.showFindings) editor.cm.showFindings([...ul.children].map((li) => li.textContent));
 }
+// Live lint of workflow files (.github/workflows/*.yml): actionlint on the
+// server, problems shown on their lines as the candidate types.
+let lintTimer = null;
+function isWorkflow(p) { return /(^|\/)\.github\/workflows\/[^/]+\.ya?ml$/.test(p || ""); }
+function lintSoon() {
+  if (!isWorkflow(editor.path) || !editor.cm || !editor.cm.showFindings) return;
+  clearTimeout(lintTimer);
+  lintTimer = setTimeout(async () => {
+    const path = editor.path;
+    try {
+      const r = await api("POST", "/api/v1/lint/workflow", { path, content: editor.get() });
+      if (editor.path !== path) return;
+      const ul = document.getElementById("findings");
+      if (ul) ul.innerHTML = r.lines.map((l) => `<li>${esc(l)}</li>`).join("");
+      editor.cm.showFindings(r.lines);
+    } catch (_) { /* lint is advisory */ }
+  }, 500);
+}
 document.getElementById("save-btn")?.addEventListener("click", () => save().catch(() => {}));
 document.querySelectorAll("#file-tabs .tab").forEach((t) => t.addEventListener("click", async () => {
   if (editor.dirty && !confirm("Discard unsaved changes to " + editor.path + "?")) return;
@@ -141,7 +160,7 @@ document.querySelectorAll("#file-tabs .tab").forEach((t) => t.addEventListener("
   await load(t.dataset.path, t.dataset.language);
 }));
 if (textarea) {
-  if (window.opsdojoMountEditor) editor.cm = window.opsdojoMountEditor(document.getElementById("editor"), textarea, () => { editor.dirty = true; });
+  if (window.opsdojoMountEditor) editor.cm = window.opsdojoMountEditor(document.getElementById("editor"), textarea, () => { editor.dirty = true; lintSoon(); });
   const first = document.querySelector("#file-tabs .tab");
   if (first) load(first.dataset.path, first.dataset.language);
 }
