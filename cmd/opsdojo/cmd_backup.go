@@ -30,7 +30,7 @@ func runBackup(ctx context.Context, app *cli, args []string) error {
 		return err
 	}
 	if *out == "" {
-		fmt.Fprintln(app.stderr, "opsdojo backup: say where with --out FILE, for example: opsdojo backup --out opsdojo-$(date +%F).tar.gz")
+		fmt.Fprintln(app.stderr, "opsdojo backup: say where with --out FILE, for example: opsdojo backup --out /var/backups/opsdojo.tar.gz")
 		return errUsage
 	}
 	log, err := cf.logger(app.stderr)
