@@ -138,25 +138,7 @@ func (d *DockerBuilder) release(ctx context.Context, img string) {
 		if !d.cacheMu.TryLock() {
 			return // a build is in flight, or another release is deleting and will look again
 		}
-		d.pendingMu.Lock()
-		imgs := d.pending
-		d.pending = nil
-		d.pendingMu.Unlock()
-		var failed []string
-		for i, img := range imgs {
-			if ctx.Err() != nil { // out of time: the next release deletes the rest
-				failed = append(failed, imgs[i:]...)
-				break
-			}
-			if err := d.eng.RemoveImage(ctx, img); err != nil {
-				failed = append(failed, img) // retried at the next release
-			}
-		}
-		if len(failed) > 0 { // kept, not forgotten
-			d.pendingMu.Lock()
-			d.pending = append(d.pending, failed...)
-			d.pendingMu.Unlock()
-		}
+		failed := d.deletePending(ctx)
 		d.cacheMu.Unlock()
 		d.pendingMu.Lock()
 		more := len(d.pending) > 0
@@ -165,6 +147,51 @@ func (d *DockerBuilder) release(ctx context.Context, img string) {
 			return
 		}
 	}
+}
+
+// deletePending deletes the queued images; what it could not delete (or
+// had no time for) stays queued and is returned. The caller holds cacheMu.
+func (d *DockerBuilder) deletePending(ctx context.Context) (failed []string) {
+	d.pendingMu.Lock()
+	imgs := d.pending
+	d.pending = nil
+	d.pendingMu.Unlock()
+	for i, img := range imgs {
+		if ctx.Err() != nil { // out of time: the next release deletes the rest
+			failed = append(failed, imgs[i:]...)
+			break
+		}
+		if err := d.eng.RemoveImage(ctx, img); err != nil {
+			failed = append(failed, img) // retried at the next release
+		}
+	}
+	if len(failed) > 0 { // kept, not forgotten
+		d.pendingMu.Lock()
+		d.pending = append(d.pending, failed...)
+		d.pendingMu.Unlock()
+	}
+	return failed
+}
+
+// Close deletes the images still queued for deletion (a release that ran
+// out of time, or found a build in flight, leaves them to the next one;
+// after the last grade there is none), waiting within ctx for builds in
+// flight. Call it once no more grades will start (server shutdown, end of
+// a CLI run); the error names the images left behind.
+func (d *DockerBuilder) Close(ctx context.Context) error {
+	locked := make(chan struct{})
+	go func() { d.cacheMu.Lock(); close(locked) }()
+	select {
+	case <-locked:
+	case <-ctx.Done():
+		go func() { <-locked; d.cacheMu.Unlock() }()
+		return fmt.Errorf("close image builder: builds still running: %w", ctx.Err())
+	}
+	defer d.cacheMu.Unlock()
+	if failed := d.deletePending(ctx); len(failed) > 0 {
+		return fmt.Errorf("close image builder: %d graded images not deleted (label %s): %s", len(failed), d.LabelFilter(), strings.Join(failed, ", "))
+	}
+	return nil
 }
 
 func randomSuffix() string {

@@ -95,7 +95,9 @@ func runChallengeCheck(ctx context.Context, app *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	g := grader.New(m, grader.NewDockerBuilder(sandbox.NewImageBuilder(dc), *probeImage), log, time.Now)
+	b := grader.NewDockerBuilder(sandbox.NewImageBuilder(dc), *probeImage)
+	defer closeBuilder(ctx, b, log)
+	g := grader.New(m, b, log, time.Now)
 	res, err := g.Grade(ctx, sub, grader.TargetFor(sub, seed, sb.ID))
 	if err != nil {
 		return err

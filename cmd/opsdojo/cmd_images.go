@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/opsdojo/opsdojo/images"
+	"github.com/opsdojo/opsdojo/sandbox"
 )
 
 func runImages(ctx context.Context, app *cli, args []string) error {

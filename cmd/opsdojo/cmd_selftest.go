@@ -73,7 +73,9 @@ func runChallengeTest(ctx context.Context, app *cli, args []string) error {
 		defer cancel()
 		_ = m.Close(cctx)
 	}()
-	g := grader.New(m, grader.NewDockerBuilder(sandbox.NewImageBuilder(dc), *probeImage), log, time.Now)
+	b := grader.NewDockerBuilder(sandbox.NewImageBuilder(dc), *probeImage)
+	defer closeBuilder(ctx, b, log)
+	g := grader.New(m, b, log, time.Now)
 	st := grader.NewSelfTester(m, g, *parallel)
 	failed := 0
 	for _, ch := range chs {

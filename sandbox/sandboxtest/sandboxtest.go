@@ -137,7 +137,7 @@ func Instance(t testing.TB, cli *client.Client) string {
 	return inst
 }
 
-// Sweep removes the containers and networks of instance.
+// Sweep removes the containers, networks and images of instance.
 func Sweep(t testing.TB, cli *client.Client, instance string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), sweepTimeout)
@@ -161,6 +161,18 @@ func Sweep(t testing.TB, cli *client.Client, instance string) {
 	for _, n := range nets {
 		if err := cli.NetworkRemove(ctx, n.ID); err != nil {
 			t.Logf("sweep %s: remove network %s: %v", instance, n.Name, err)
+		}
+	}
+	// Images of the instance: hibernated sandboxes (opsdojo-hibernated:*)
+	// a test's server made, also after the test's own clean-up ran.
+	imgs, err := cli.ImageList(ctx, image.ListOptions{Filters: filters.NewArgs(filters.Arg("label", labelInstance+"="+instance))})
+	if err != nil {
+		t.Logf("sweep %s: list images: %v", instance, err)
+		return
+	}
+	for _, im := range imgs {
+		if _, err := cli.ImageRemove(ctx, im.ID, image.RemoveOptions{Force: true, PruneChildren: true}); err != nil && !errdefs.IsNotFound(err) {
+			t.Logf("sweep %s: remove image %.19s: %v", instance, im.ID, err)
 		}
 	}
 }
