@@ -15,7 +15,6 @@ package metrics
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -137,22 +136,19 @@ const routeUnmatched = "unmatched"
 func (m *Metrics) HTTPMiddleware() fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		start := time.Now()
-		err := c.Next()
-		code := c.Response().StatusCode()
-		if err != nil {
-			// The app's error handler writes the status after this
-			// middleware returns; read it from the error.
-			code = fiber.StatusInternalServerError
-			var fe *fiber.Error
-			if errors.As(err, &fe) {
-				code = fe.Code
+		if err := c.Next(); err != nil {
+			// Let the app's error handler write the answer now (as
+			// Fiber's logger does), so the status counted is the one sent.
+			if herr := c.App().Config().ErrorHandler(c, err); herr != nil {
+				_ = c.SendStatus(fiber.StatusInternalServerError)
 			}
 		}
+		code := c.Response().StatusCode()
 		method := methodLabel(c.Method())
 		route := routeLabel(c.Route(), c.Path())
 		m.httpRequests.WithLabelValues(route, method, strconv.Itoa(code)).Inc()
 		m.httpDuration.WithLabelValues(route, method).Observe(time.Since(start).Seconds())
-		return err
+		return nil
 	}
 }
 

@@ -2,6 +2,7 @@ package metrics_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -43,9 +44,16 @@ func hasLine(t *testing.T, body, line string) {
 // matches share the "unmatched" label.
 func TestHTTPMiddlewareLabelsRoutePatterns(t *testing.T) {
 	m := metrics.New(nil)
-	app := fiber.New(fiber.Config{DisableStartupMessage: true})
+	errGone := errors.New("gone")
+	app := fiber.New(fiber.Config{DisableStartupMessage: true, ErrorHandler: func(c *fiber.Ctx, err error) error {
+		if errors.Is(err, errGone) { // a domain error the app maps to a status
+			return c.SendStatus(fiber.StatusGone)
+		}
+		return fiber.DefaultErrorHandler(c, err)
+	}})
 	app.Use(m.HTTPMiddleware())
 	app.Use(func(c *fiber.Ctx) error { return c.Next() }) // another middleware, like the server's
+	app.Get("/gone/:id", func(c *fiber.Ctx) error { return errGone })
 	app.Get("/attempts/:id", func(c *fiber.Ctx) error { return c.SendString(c.Params("id")) })
 	app.Post("/login", func(c *fiber.Ctx) error { return fiber.NewError(fiber.StatusUnauthorized, "no") })
 	app.Use("/static", func(c *fiber.Ctx) error { return c.SendString("js") })
@@ -54,7 +62,7 @@ func TestHTTPMiddlewareLabelsRoutePatterns(t *testing.T) {
 	for _, r := range []struct{ method, path string }{
 		{"GET", "/attempts/1"}, {"GET", "/attempts/2"}, {"GET", "/attempts/3"},
 		{"POST", "/login"}, {"GET", "/api/v1/me"},
-		{"GET", "/wp-admin/setup.php"}, {"GET", "/.env"}, {"GET", "/static/app.js"},
+		{"GET", "/wp-admin/setup.php"}, {"GET", "/.env"}, {"GET", "/static/app.js"}, {"GET", "/gone/7"},
 	} {
 		resp, err := app.Test(httptest.NewRequest(r.method, r.path, nil), -1)
 		if err != nil {
@@ -69,6 +77,7 @@ func TestHTTPMiddlewareLabelsRoutePatterns(t *testing.T) {
 	hasLine(t, body, `opsdojo_http_requests_total{code="204",method="GET",route="/api/v1/me"} 1`)
 	hasLine(t, body, `opsdojo_http_requests_total{code="404",method="GET",route="unmatched"} 2`)
 	hasLine(t, body, `opsdojo_http_requests_total{code="200",method="GET",route="/static/*"} 1`)
+	hasLine(t, body, `opsdojo_http_requests_total{code="410",method="GET",route="/gone/:id"} 1`)
 	hasLine(t, body, `opsdojo_http_request_duration_seconds_count{method="GET",route="/attempts/:id"} 3`)
 	if t.Failed() {
 		t.Log(body)
