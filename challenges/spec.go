@@ -123,6 +123,16 @@ type Sandbox struct {
 	Setup        string            `yaml:"setup,omitempty" jsonschema_description:"bash script run as root before the candidate connects (required for troubleshoot)"`
 	OnResume     string            `yaml:"on_resume,omitempty" jsonschema_description:"bash script run as root when a practice sandbox is restored after being hibernated (processes do not survive: start again the services the candidate is expected to keep running, using their config files as they are)"`
 	Env          map[string]string `yaml:"env,omitempty" jsonschema_description:"environment of the candidate shell, setup, checks and solution"`
+	Volumes      []Volume          `yaml:"volumes,omitempty" jsonschema_description:"small sized writable filesystems (tmpfs) for disk-full scenarios; empty at start, filled by setup"`
+}
+
+// Volume is a small writable filesystem of its own size and inode count
+// mounted at Path (a tmpfs: its pages count against the sandbox memory).
+type Volume struct {
+	Path   string   `yaml:"path" jsonschema:"required,pattern=^/" jsonschema_description:"absolute mount point, e.g. /var/log/app (not /, /tmp, /var/tmp or under /proc, /sys, /dev)"`
+	Size   Size     `yaml:"size" jsonschema:"required" jsonschema_description:"e.g. 32Mi (1Mi to 1Gi, at most the sandbox memory)"`
+	Inodes int64    `yaml:"inodes,omitempty" jsonschema:"minimum=1,maximum=1048576" jsonschema_description:"how many files and directories it can hold (default 4096)"`
+	Mode   FileMode `yaml:"mode,omitempty" jsonschema_description:"octal permissions of its root, default 1777 (like /tmp)"`
 }
 
 // Resources are the sandbox limits.

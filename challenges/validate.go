@@ -103,6 +103,7 @@ func (l *loader) validate(s *Spec) {
 		l.errf("description", "must not be empty")
 	}
 	l.validateSandbox(s)
+	l.validateVolumes(s)
 	l.validateFiles(s)
 	l.validateChecks(s)
 	l.validateHints(s)

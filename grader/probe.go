@@ -114,6 +114,9 @@ func (g *Grader) runProbed(ctx context.Context, ch *challenges.Challenge, t Targ
 		}
 		switch c.Type {
 		case challenges.CheckScript:
+			// bash names the script in its errors: say the author's path,
+			// not the probe's copy.
+			pr.output = strings.ReplaceAll(pr.output, fmt.Sprintf("%s/checks/c%02d.sh", probeDir, i), c.Script.Run)
 			r.Passed = pr.exit == 0
 			r.Output = pr.output
 			r.Message = feedback(pr.output)

@@ -28,7 +28,12 @@ func SandboxSpec(ch *challenges.Challenge, seed int64) sandbox.Spec {
 		}
 		files = append(files, sandbox.File{Path: f.Path, Mode: mode, UID: uid, GID: uid, Content: f.Content})
 	}
+	var vols []sandbox.Volume
+	for _, v := range sb.Volumes {
+		vols = append(vols, sandbox.Volume{Path: v.Path, Size: int64(v.Size), Inodes: v.Inodes, Mode: uint32(v.Mode)})
+	}
 	return sandbox.Spec{
+		Volumes:     vols,
 		Image:       sb.Image,
 		User:        sb.User,
 		CPUs:        sb.Resources.CPUs,

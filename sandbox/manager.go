@@ -211,6 +211,10 @@ func (m *Manager) normalize(s Spec) (Spec, error) {
 			return s, err
 		}
 	}
+	s.Volumes = slices.Clone(s.Volumes)
+	if err := checkVolumes(&s); err != nil {
+		return s, err
+	}
 	return s, nil
 }
 
@@ -287,6 +291,9 @@ func (m *Manager) baseline(s Spec, labels map[string]string, netName string) (*c
 	tmpfs := map[string]string{}
 	for _, p := range tmpfsPaths {
 		tmpfs[p] = fmt.Sprintf("rw,nosuid,nodev,size=%d,nr_inodes=%d,mode=1777", m.cfg.TmpfsSize, m.cfg.TmpfsInodes)
+	}
+	for _, v := range s.Volumes {
+		tmpfs[v.Path] = v.tmpfsOptions()
 	}
 	hc := &container.HostConfig{
 		Runtime:        m.cfg.ociRuntime(s.Network),

@@ -41,7 +41,7 @@ func (m *Manager) takePool(s Spec) *poolEntry {
 	e := p.ready[0]
 	ps := e.spec
 	// Labels cannot be added after create: a spec with extra labels is cold.
-	if s.Network != ps.Network || len(s.CapAdd) != 0 || len(s.Labels) != 0 || s.Hostname != ps.Hostname || s.Disk != ps.Disk {
+	if s.Network != ps.Network || len(s.CapAdd) != 0 || len(s.Labels) != 0 || s.Hostname != ps.Hostname || s.Disk != ps.Disk || len(s.Volumes) != 0 {
 		return nil
 	}
 	p.ready = p.ready[1:]

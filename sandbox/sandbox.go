@@ -91,6 +91,8 @@ type Spec struct {
 	// OnResume is a bash script run as root after Restore (processes do
 	// not survive hibernation: a restored sandbox is like a rebooted one).
 	OnResume []byte
+	// Volumes are small sized writable filesystems (volumes.go).
+	Volumes []Volume
 }
 
 // File is one file Create copies into the sandbox. Paths are absolute. Files

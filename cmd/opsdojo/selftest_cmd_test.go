@@ -193,3 +193,45 @@ func TestChallengeNewDirIsTheChallenge(t *testing.T) {
 		t.Fatalf("second new: %d %s", code, stderr)
 	}
 }
+
+// TestCheckErrorsNameTheScript: bash's own errors in a check's output name
+// the author's script (checks/typo.sh), not the probe's copy of it.
+func TestCheckErrorsNameTheScript(t *testing.T) {
+	t.Parallel()
+	dc := sandboxtest.Client(t)
+	sandboxtest.Image(t, dc)
+	inst := sandboxtest.Instance(t, dc)
+	ctx := sandboxtest.Context(t, 2*time.Minute)
+	m, err := sandbox.NewManager(dc, sandbox.Config{Instance: inst, MaxPerOwner: -1}, slog.New(slog.DiscardHandler), time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const dir = "testdata/authoring/script-error"
+	ch, err := challenges.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb, err := m.Create(ctx, grader.SandboxSpec(ch, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Remove(context.Background(), sb.ID) })
+	code, out, stderr := run(t, nil, "challenge", "check", dir, "--sandbox", sb.ID, "--sandbox-instance", inst)
+	if code != 1 || !regexp.MustCompile(`(?m)^  FAIL typo +0/10  checks/typo.sh: line 2: no_such_helper: command not found$`).MatchString(out) {
+		t.Fatalf("exit %d\n%s%s", code, out, stderr)
+	}
+}
+
+// TestSelfTestSizedVolume: a challenge declares a sized volume; its setup
+// fills it, the check measures that filesystem (its total is the declared
+// size), the solution frees it and a no-op stays at 0.
+func TestSelfTestSizedVolume(t *testing.T) {
+	t.Parallel()
+	sandboxtest.Image(t, sandboxtest.Client(t))
+	code, out, stderr := run(t, nil, "challenge", "test", "-v", "testdata/authoring/disk-volume")
+	t.Log(out)
+	if code != 0 || !regexp.MustCompile(`FAIL space +0/100 /var/log/app: 8388608 of 8388608 bytes used\n`).MatchString(out) ||
+		!regexp.MustCompile(`pass space +100/100 /var/log/app: \d+ of 8388608 bytes used\n`).MatchString(out) {
+		t.Fatalf("exit %d\n%s%s", code, out, stderr)
+	}
+}

@@ -1,0 +1,2 @@
+#!/bin/bash
+rm -f /var/log/app/old.log

@@ -1,0 +1,2 @@
+#!/bin/bash
+no_such_helper --check
