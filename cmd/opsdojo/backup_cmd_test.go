@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	_ "github.com/glebarez/go-sqlite"
 	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/opsdojo/opsdojo/store/storetest"
@@ -107,5 +108,42 @@ func TestBackupRestoreCommands(t *testing.T) {
 				t.Errorf("restore --force: %d %s", code, out)
 			}
 		})
+	}
+}
+
+// TestBackupWhileServing: `opsdojo backup` of the data dir of a running
+// server (SQLite in WAL mode, the server holding it open, a practice
+// attempt just started) restores into a working data dir with that
+// attempt's row.
+func TestBackupWhileServing(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, "testdata/challenges")
+	cl := newClient(t, srv.URL)
+	cl.login("admin@opsdojo.local", "admin password 1")
+	var started struct {
+		Attempt struct{ ID string } `json:"attempt"`
+	}
+	if code := cl.json("POST", "/api/v1/challenges/edit-config/attempts", nil, &started); code != 201 {
+		t.Fatalf("start: %d", code)
+	}
+	archive := filepath.Join(t.TempDir(), "live.tar.gz")
+	if code, out := runIn(t, "", "backup", "--data-dir", srv.DataDir, "--out", archive); code != 0 {
+		t.Fatalf("backup of a live server: %d %s", code, out)
+	}
+	dst := t.TempDir()
+	if code, out := runIn(t, "", "restore", "--data-dir", dst, archive); code != 0 {
+		t.Fatalf("restore: %d %s", code, out)
+	}
+	db, err := sql.Open("sqlite", filepath.Join(dst, "opsdojo.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var state string
+	if err := db.QueryRow("SELECT state FROM attempts WHERE id = ?", started.Attempt.ID).Scan(&state); err != nil || state != "active" {
+		t.Fatalf("attempt %s in the restored database: state %q, %v", started.Attempt.ID, state, err)
+	}
+	if code, out := runIn(t, "another password 3\n", "user", "reset-password", "--data-dir", dst, "--password-stdin", "admin@opsdojo.local"); code != 0 {
+		t.Fatalf("admin in the restored database: %d %s", code, out)
 	}
 }
