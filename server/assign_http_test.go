@@ -19,7 +19,6 @@ import (
 	"github.com/opsdojo/opsdojo/challenges"
 	"github.com/opsdojo/opsdojo/sandbox"
 	"github.com/opsdojo/opsdojo/server"
-	"github.com/opsdojo/opsdojo/store"
 	"github.com/opsdojo/opsdojo/store/storetest"
 )
 
@@ -39,7 +38,7 @@ func (o oneChallenge) List(challenges.Filter) []*challenges.Challenge {
 
 // stubAttempts records attempts without sandboxes.
 type stubAttempts struct {
-	st *store.Store
+	st *storetest.Store
 	ch *challenges.Challenge
 }
 
@@ -76,7 +75,7 @@ func (s stubAttempts) Finish(ctx context.Context, a *attempts.Attempt, _ time.Du
 }
 
 // closeAttempt is attempts.Service.Close for the test doubles.
-func closeAttempt(ctx context.Context, st *store.Store, a *attempts.Attempt, at time.Time) error {
+func closeAttempt(ctx context.Context, st *storetest.Store, a *attempts.Attempt, at time.Time) error {
 	if a.State != attempts.StateActive || (a.DeadlineAt != nil && !a.DeadlineAt.After(at)) {
 		return nil
 	}
@@ -114,13 +113,13 @@ func (c *testClock) Add(d time.Duration) {
 type assignWorld struct {
 	srv   *server.Server
 	svc   *assignments.Service
-	st    *store.Store
+	st    *storetest.Store
 	clock *testClock
 }
 
 func newAssignWorld(t *testing.T) *assignWorld {
 	t.Helper()
-	st := storetest.Open(t, store.DialectSQLite)
+	st := storetest.Open(t, storetest.SQLite)
 	ch, err := challenges.Load("../cmd/opsdojo/testdata/challenges/edit-config")
 	if err != nil {
 		t.Fatal(err)

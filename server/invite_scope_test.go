@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -23,7 +22,6 @@ import (
 	"github.com/opsdojo/opsdojo/challenges"
 	"github.com/opsdojo/opsdojo/ids"
 	"github.com/opsdojo/opsdojo/server"
-	"github.com/opsdojo/opsdojo/store"
 	"github.com/opsdojo/opsdojo/store/storetest"
 	"github.com/opsdojo/opsdojo/termclient"
 	"github.com/opsdojo/opsdojo/terminal"
@@ -43,7 +41,7 @@ const (
 // read back as secretFile, and writes are remembered per attempt. It
 // serves both the assignments service and the server's attempt routes.
 type scopeAttempts struct {
-	st *store.Store
+	st *storetest.Store
 	ch *challenges.Challenge
 
 	mu     sync.Mutex
@@ -213,7 +211,7 @@ func (castFiles) OpenCompressed(string) (io.ReadCloser, error) {
 // terminals and recordings, on a real database.
 type scopeWorld struct {
 	srv   *server.Server
-	st    *store.Store
+	st    *storetest.Store
 	svc   *assignments.Service
 	att   *scopeAttempts
 	tty   *typedAttacher
@@ -674,10 +672,10 @@ func TestInviteSessionScopeModel(t *testing.T) {
 			acceptJSON := map[string]string{"Accept": "application/json"}
 
 			t.Run("an invite link never signs in a staff account", func(t *testing.T) {
-				for _, role := range []string{accounts.RoleManager, accounts.RoleAuthor, accounts.RoleAdmin} {
-					email := "later-" + role + "@example.com"
+				for _, role := range []accounts.Role{accounts.RoleManager, accounts.RoleAuthor, accounts.RoleAdmin} {
+					email := "later-" + string(role) + "@example.com"
 					tok := w.invite(t, "alice@example.com", email) // no account yet: the invite is allowed
-					if err := w.st.CreateUser(ctx, &accounts.User{Email: email, Name: role, Role: role, PasswordHash: "$argon2id$x", CreatedAt: time.Now(), UpdatedAt: time.Now()}); err != nil {
+					if err := w.st.CreateUser(ctx, &accounts.User{Email: email, Name: string(role), Role: role, PasswordHash: "$argon2id$x", CreatedAt: time.Now(), UpdatedAt: time.Now()}); err != nil {
 						t.Fatal(err)
 					}
 					b := w.browser(t)

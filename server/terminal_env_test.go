@@ -20,7 +20,6 @@ import (
 	"github.com/opsdojo/opsdojo/sandbox"
 	"github.com/opsdojo/opsdojo/sandbox/sandboxtest"
 	"github.com/opsdojo/opsdojo/server"
-	"github.com/opsdojo/opsdojo/store"
 	"github.com/opsdojo/opsdojo/store/storetest"
 	"github.com/opsdojo/opsdojo/termclient"
 	"github.com/opsdojo/opsdojo/terminal"
@@ -40,7 +39,7 @@ type termEnv struct {
 	ctx      context.Context
 	srv      *server.Server
 	base     string // http://127.0.0.1:port
-	st       *store.Store
+	st       *storetest.Store
 	cli      *client.Client
 	image    string
 	mgr      *sandbox.Manager
@@ -115,7 +114,7 @@ func newTermEnv(t testing.TB, o envOptions) *termEnv {
 		_ = mgr.Close(cctx)
 	})
 
-	e.st = storetest.Open(t, store.DialectSQLite)
+	e.st = storetest.Open(t, storetest.SQLite)
 	u := &accounts.User{Email: "cand-" + ids.New()[:8] + "@example.test", Role: accounts.RoleCandidate, CreatedAt: time.Now(), UpdatedAt: time.Now()}
 	if err := e.st.CreateUser(ctx, u); err != nil {
 		t.Fatalf("create user: %v", err)

@@ -19,8 +19,18 @@ import (
 	"github.com/opsdojo/opsdojo/store"
 )
 
+// Store is the store tests hold: packages outside the store (server's
+// tests) name it through storetest and never import store themselves.
+type Store = store.Store
+
 // DefaultPostgresURL is the role scripts/setup-host.sh creates.
 const DefaultPostgresURL = "postgres://opsdojo:opsdojo@127.0.0.1:5432/opsdojo?sslmode=disable"
+
+// The dialects by name, for tests that pick one.
+const (
+	SQLite   = store.DialectSQLite
+	Postgres = store.DialectPostgres
+)
 
 // Dialects to run a test on.
 var Dialects = []string{store.DialectSQLite, store.DialectPostgres}
