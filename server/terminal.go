@@ -28,7 +28,7 @@ const (
 	wsWriteBuffer      = terminal.OutputChunkBytes
 )
 
-// RecordingFinder looks up recording metadata (implemented by *store.Store).
+// RecordingFinder looks up recording metadata (the store implements it).
 type RecordingFinder interface {
 	RecordingByID(ctx context.Context, id string) (*recording.Meta, error)
 }
