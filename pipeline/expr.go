@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/nektos/act/pkg/exprparser"
 )
@@ -169,7 +170,7 @@ func globRegexp(g string) (*regexp.Regexp, error) {
 func fileTar(name string, content []byte, mode int64) *bytes.Buffer {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
-	_ = tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: mode, Size: int64(len(content)), Uid: runnerUID, Gid: runnerUID})
+	_ = tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: mode, Size: int64(len(content)), Uid: runnerUID, Gid: runnerUID, ModTime: time.Now()})
 	_, _ = tw.Write(content)
 	_ = tw.Close()
 	return &buf

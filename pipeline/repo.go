@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Repository limits.
@@ -134,13 +135,16 @@ func RepoFromTar(name string, rd io.Reader, strip bool) (*Repo, error) {
 func (r *Repo) tarUnder(dir string, uid, gid int) (*bytes.Buffer, error) {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
+	// Files get the time of the checkout: a zero mtime (1970) breaks tools
+	// such as zipfile, which refuses timestamps before 1980.
+	now := time.Now()
 	dirs := map[string]bool{}
 	addDir := func(d string) error {
 		if d == "." || d == "" || dirs[d] {
 			return nil
 		}
 		dirs[d] = true
-		return tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: d + "/", Mode: 0o755, Uid: uid, Gid: gid})
+		return tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: d + "/", Mode: 0o755, Uid: uid, Gid: gid, ModTime: now})
 	}
 	if err := addDir(dir); err != nil {
 		return nil, err
@@ -161,7 +165,7 @@ func (r *Repo) tarUnder(dir string, uid, gid int) (*bytes.Buffer, error) {
 		if mode == 0 {
 			mode = 0o644
 		}
-		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: full, Mode: int64(mode), Size: int64(len(f.Content)), Uid: uid, Gid: gid}); err != nil {
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: full, Mode: int64(mode), Size: int64(len(f.Content)), Uid: uid, Gid: gid, ModTime: now}); err != nil {
 			return nil, err
 		}
 		if _, err := tw.Write(f.Content); err != nil {

@@ -13,7 +13,7 @@ import (
 
 // newTestRunner returns a Runner over a real sandbox.Manager, or skips
 // (fails under CI=true) without Docker or the runner image.
-func newTestRunner(t *testing.T, o Options) *Runner {
+func newTestRunner(t testing.TB, o Options) *Runner {
 	t.Helper()
 	cli := sandboxtest.Client(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -1,0 +1,21 @@
+#!/bin/bash
+# Right steps, but packaging does not wait for the tests (no needs:).
+set -euo pipefail
+cat > /workspace/app/.github/workflows/ci.yml <<'YAML'
+name: ci
+on: [push]
+jobs:
+  test:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - run: python3 -m flake8 .
+      - run: python3 -m pytest -q
+  package:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - run: mkdir -p dist && python3 -m zipapp src -m "pricing:main" -o dist/pricing.pyz
+      - uses: actions/upload-artifact@v4
+        with: {name: dist, path: dist/pricing.pyz}
+YAML
