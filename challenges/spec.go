@@ -275,7 +275,19 @@ type BuildRun struct {
 	ExpectStatus int      `yaml:"expect_status,omitempty" jsonschema:"minimum=100,maximum=599" jsonschema_description:"default 200"`
 	Command      []string `yaml:"command,omitempty" jsonschema_description:"instead of probing a port, run this in the container; exit 0 = pass"`
 	ReadyTimeout Duration `yaml:"ready_timeout,omitempty" jsonschema_description:"how long to wait for the port (default 30s)"`
-	ExpectUser   string   `yaml:"expect_user,omitempty" jsonschema_description:"the main process must run as this user (name or uid)"`
+	ExpectUser   string   `yaml:"expect_user,omitempty" jsonschema_description:"the main process must run as this user (name or uid, compared by uid: a uid-0 alias of root is root; non-root: any uid but 0)"`
+	// ExpectBody and ExpectJSON judge the answer of the port probe.
+	ExpectBody string            `yaml:"expect_body,omitempty" jsonschema_description:"RE2 regexp the probed answer's body must match"`
+	ExpectJSON map[string]string `yaml:"expect_json,omitempty" jsonschema_description:"gjson path -> expected value in the probed answer's JSON body (${VAR} expanded)"`
+	// Env and SecretFiles are given to the run only (never to the build):
+	// an app that needs a secret starts without it baked into the image.
+	Env         map[string]string `yaml:"env,omitempty" jsonschema_description:"environment of the container (${VAR} expanded: a seeded value the app must echo defeats a static stub)"`
+	SecretFiles map[string]string `yaml:"secret_files,omitempty" jsonschema_description:"absolute path -> content of files (mode 0444, root) placed in the container before it starts, e.g. /run/secrets/db_password; ${VAR} expanded; shown as [secret] in the feedback"`
+	// ExpectExe requires the application built from the context: the
+	// main process executes this file of the image, and its content is
+	// not a program some Debian package installed (python3 -m http.server,
+	// busybox httpd or nginx copied there is a stand-in).
+	ExpectExe string `yaml:"expect_exe,omitempty" jsonschema:"pattern=^/" jsonschema_description:"absolute path of the binary the build produces; the container's main process must run it (not a packaged program copied or renamed there)"`
 }
 
 // TerraformCheck asserts the .tf files of a directory in the sandbox.

@@ -470,6 +470,7 @@ func (l *loader) validateBuildCheck(p string, b *DockerBuildCheck) {
 		if r.HTTPPath != "" && !strings.HasPrefix(r.HTTPPath, "/") {
 			l.errf(join(rp, "http_path"), "must start with /, got %q", r.HTTPPath)
 		}
+		l.validateBuildRunExtras(rp, r)
 	}
 }
 

@@ -92,3 +92,34 @@ func (l *loader) validateHTTPExtras(s *Spec, p string, h *HTTPCheck) {
 		}
 	}
 }
+
+func (l *loader) validateBuildRunExtras(rp string, r *BuildRun) {
+	if r.ExpectBody != "" {
+		if _, err := regexp.Compile(r.ExpectBody); err != nil {
+			l.errf(join(rp, "expect_body"), "invalid regexp: %v", err)
+		}
+	}
+	if (r.ExpectBody != "" || len(r.ExpectJSON) > 0) && r.Port == 0 {
+		l.errf(rp, "expect_body and expect_json judge the port probe's answer: set port")
+	}
+	for k := range r.ExpectJSON {
+		if strings.TrimSpace(k) == "" {
+			l.errf(join(join(rp, "expect_json"), k), "must be a gjson path such as status or items.0.name")
+		}
+	}
+	for k := range r.Env {
+		if !envNameRe.MatchString(k) {
+			l.errf(join(join(rp, "env"), k), "must be an environment variable name, got %q", k)
+		}
+	}
+	for p := range r.SecretFiles {
+		if !strings.HasPrefix(p, "/") || path.Clean(p) != p || p == "/" {
+			l.errf(join(join(rp, "secret_files"), p), "must be a clean absolute path such as /run/secrets/db_password, got %q", p)
+		}
+	}
+	if r.ExpectExe != "" && (!strings.HasPrefix(r.ExpectExe, "/") || path.Clean(r.ExpectExe) != r.ExpectExe) {
+		l.errf(join(rp, "expect_exe"), "must be a clean absolute path such as /app/server, got %q", r.ExpectExe)
+	}
+}
+
+var envNameRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)

@@ -41,6 +41,7 @@ type BuildRequest struct {
 	BuildTimeout time.Duration
 	MaxImageSize int64
 	Run          *challenges.BuildRun
+	Env          map[string]string // the attempt's environment: ${VAR} in run.env, secret_files, expect_json
 }
 
 // BuildResult is what happened.
@@ -218,6 +219,8 @@ func (d *DockerBuilder) BuildAndRun(ctx context.Context, req BuildRequest) (res 
 	}()
 
 	defer func() { res.Output = capOutput(res.Output) }()
+	secrets := secretValues(req.Run, req.Env)
+	defer func() { res.Output, res.Message = redact(res.Output, secrets), redact(res.Message, secrets) }() // before the cap
 
 	// The daemon sees only a Dockerfile the policy accepted, in the form it
 	// was checked in: see buildpolicy.go.
@@ -274,7 +277,8 @@ func (d *DockerBuilder) BuildAndRun(ctx context.Context, req BuildRequest) (res 
 		res.Passed, res.Message = true, "the image builds; "+sizeNote
 		return res, nil
 	}
-	crID, err := d.eng.CreateRun(ctx, sandbox.RunSpec{Image: tag, Name: "opsdojo-grade-run-" + randomSuffix(), Labels: map[string]string{LabelGraderBuild: d.id}})
+	crID, err := d.eng.CreateRun(ctx, sandbox.RunSpec{Image: tag, Name: "opsdojo-grade-run-" + randomSuffix(), Labels: map[string]string{LabelGraderBuild: d.id},
+		Env: runEnv(req.Run, req.Env), Files: runFiles(req.Run, req.Env)})
 	if err != nil {
 		res.Message = "the image builds but a container cannot be created from it: " + daemonMessage(err.Error())
 		return res, nil
@@ -304,6 +308,8 @@ func (d *DockerBuilder) BuildAndRun(ctx context.Context, req BuildRequest) (res 
 		res.Output = strings.TrimSpace(res.Output + "\n--- probe ---\n" + out)
 		if !ok {
 			problems = append(problems, d.notServing(ctx, crID, run, out))
+		} else if msg := judgeProbeBody(run, out, req.Env); msg != "" {
+			problems = append(problems, msg)
 		}
 	case len(run.Command) > 0:
 		code, out, err := d.execIn(ctx, crID, run.Command, wait)
@@ -318,6 +324,15 @@ func (d *DockerBuilder) BuildAndRun(ctx context.Context, req BuildRequest) (res 
 		if msg := d.checkUser(ctx, crID, run.ExpectUser); msg != "" {
 			problems = append(problems, msg)
 		}
+	}
+	if run.ExpectExe != "" && len(problems) == 0 {
+		if msg := d.checkExe(ctx, crID, run.ExpectExe); msg != "" {
+			problems = append(problems, msg)
+		}
+	}
+	// The program's own output is the candidate's: shown, bounded.
+	if l := d.logs(ctx, crID); l != "" {
+		res.Output = strings.TrimSpace(res.Output + "\n--- container log ---\n" + l)
 	}
 	if len(problems) > 0 {
 		res.Message = strings.Join(problems, "; ") + "; " + sizeNote
@@ -414,7 +429,7 @@ func (d *DockerBuilder) probePort(ctx context.Context, id string, run *challenge
 	script := fmt.Sprintf(`code=000
 for i in $(seq %d); do
   code=$(curl -s -o /tmp/body -w '%%{http_code}' --max-time 2 'http://127.0.0.1:%d%s' || true)
-  [ "$code" = "%d" ] && { echo "HTTP $code after ${i} tries"; head -c 2000 /tmp/body; exit 0; }
+  [ "$code" = "%d" ] && { echo "HTTP $code after ${i} tries"; head -c 8192 /tmp/body; exit 0; }
   sleep 0.5
 done
 echo "last answer: HTTP $code"; head -c 2000 /tmp/body 2>/dev/null; exit 1
@@ -497,6 +512,9 @@ func (d *DockerBuilder) checkUser(ctx context.Context, id, want string) string {
 		wantUID = d.uidInImage(ctx, id, want)
 		if wantUID < 0 {
 			return fmt.Sprintf("user %q does not exist in the image", want)
+		}
+		if msg := uidZeroAliasProblem(want, wantUID); msg != "" {
+			return msg
 		}
 	}
 	if uid != wantUID {
@@ -626,7 +644,7 @@ func (g *Grader) dockerBuildCheck(ctx context.Context, t Target, bc *challenges.
 	}
 	// bc.Network is refused when the challenge is loaded: builds never
 	// have a network (see buildpolicy.go).
-	res, err := g.build.BuildAndRun(ctx, BuildRequest{Context: tarCtx, Dockerfile: df, BuildTimeout: bt, MaxImageSize: int64(bc.MaxImageSize), Run: bc.Run})
+	res, err := g.build.BuildAndRun(ctx, BuildRequest{Context: tarCtx, Dockerfile: df, BuildTimeout: bt, MaxImageSize: int64(bc.MaxImageSize), Run: bc.Run, Env: t.Env})
 	if err != nil {
 		r.Message = "the grader could not build the image: " + err.Error()
 		return

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -168,6 +169,8 @@ type RunSpec struct {
 	Image  string
 	Name   string // container name; empty: the daemon picks one
 	Labels map[string]string
+	Env    []string // KEY=VALUE for the container's processes
+	Files  []File   // copied into the container before it starts (secret files)
 }
 
 // CreateRun creates a container of s.Image with the run baseline: no
@@ -177,7 +180,7 @@ type RunSpec struct {
 func (b *ImageBuilder) CreateRun(ctx context.Context, s RunSpec) (id string, err error) {
 	pids := int64(RunPids)
 	init := true
-	cr, err := b.cli.ContainerCreate(ctx, &container.Config{Image: s.Image, Labels: maps.Clone(s.Labels)},
+	cr, err := b.cli.ContainerCreate(ctx, &container.Config{Image: s.Image, Labels: maps.Clone(s.Labels), Env: slices.Clone(s.Env)},
 		&container.HostConfig{
 			NetworkMode: "none", CapDrop: []string{"ALL"}, SecurityOpt: []string{"no-new-privileges"},
 			Init: &init, LogConfig: container.LogConfig{Type: "json-file", Config: map[string]string{"max-size": runLogMaxSize, "max-file": "1"}},
@@ -185,6 +188,15 @@ func (b *ImageBuilder) CreateRun(ctx context.Context, s RunSpec) (id string, err
 		}, nil, nil, s.Name)
 	if err != nil {
 		return "", unavailable(err)
+	}
+	if len(s.Files) > 0 {
+		tr, err := filesTar(s.Files)
+		if err == nil {
+			err = b.cli.CopyToContainer(ctx, cr.ID, "/", tr, container.CopyToContainerOptions{})
+		}
+		if err != nil {
+			return cr.ID, unavailable(fmt.Errorf("copy files into the run: %w", err))
+		}
 	}
 	return cr.ID, nil
 }
@@ -304,8 +316,12 @@ type HelperSpec struct {
 	Image     string
 	Cmd       []string // run with the image's entrypoint cleared
 	NetworkOf string   // id of the container whose network it joins
-	Name      string
-	Labels    map[string]string
+	// PIDOf also joins that container's PID namespace, with SYS_PTRACE
+	// (to read /proc/PID/exe of its processes): for looking at what it
+	// runs from outside, with the helper's own tools.
+	PIDOf  bool
+	Name   string
+	Labels map[string]string
 }
 
 // RunHelper runs s to its end with no capabilities, no new privileges,
@@ -316,8 +332,7 @@ type HelperSpec struct {
 func (b *ImageBuilder) RunHelper(ctx context.Context, s HelperSpec, out io.Writer) (code int, err error) {
 	pids := int64(HelperPids)
 	cr, err := b.cli.ContainerCreate(ctx, &container.Config{Image: s.Image, Cmd: s.Cmd, Entrypoint: []string{}, Labels: maps.Clone(s.Labels)},
-		&container.HostConfig{NetworkMode: container.NetworkMode("container:" + s.NetworkOf), CapDrop: []string{"ALL"}, SecurityOpt: []string{"no-new-privileges"},
-			Resources: container.Resources{Memory: HelperMemory, MemorySwap: HelperMemory, PidsLimit: &pids}}, nil, nil, s.Name)
+		helperHostConfig(s, pids), nil, nil, s.Name)
 	if err != nil {
 		return 0, unavailable(fmt.Errorf("create helper: %w", err))
 	}
@@ -353,4 +368,14 @@ func (b *ImageBuilder) RunHelper(ctx context.Context, s HelperSpec, out io.Write
 // deadline.
 func (b *ImageBuilder) cleanupCtx(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(ctx), helperRemoveTimeout)
+}
+
+func helperHostConfig(s HelperSpec, pids int64) *container.HostConfig {
+	hc := &container.HostConfig{NetworkMode: container.NetworkMode("container:" + s.NetworkOf), CapDrop: []string{"ALL"}, SecurityOpt: []string{"no-new-privileges"},
+		Resources: container.Resources{Memory: HelperMemory, MemorySwap: HelperMemory, PidsLimit: &pids}}
+	if s.PIDOf {
+		hc.PidMode = container.PidMode("container:" + s.NetworkOf)
+		hc.CapAdd = []string{"SYS_PTRACE"}
+	}
+	return hc
 }
