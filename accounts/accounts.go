@@ -123,9 +123,6 @@ func New(st Store, cfg Config, log *slog.Logger, now func() time.Time) *Service 
 		hashes:  newHashGate(cfg.HashConcurrency, cfg.HashWait, cfg.HashHook)}
 }
 
-// ValidRole reports whether role is one of the four roles.
-func ValidRole(role string) bool { return Role(role).Valid() }
-
 // NewUser is what CreateUser needs.
 type NewUser struct {
 	Email, Name, Password string
