@@ -29,6 +29,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/opsdojo/opsdojo/apperr"
 	"github.com/opsdojo/opsdojo/challenges"
 	"github.com/opsdojo/opsdojo/grader"
 )
@@ -42,10 +43,13 @@ const (
 
 // Errors the HTTP layer maps.
 var (
-	ErrBadArchive  = errors.New("not a valid challenge archive")
-	ErrIDTaken     = errors.New("a shipped challenge already has this id; choose another id")
-	ErrTestRunning = errors.New("a self-test of this challenge is already running")
-	ErrNotOwner    = errors.New("this challenge was uploaded by another author; only they or an admin can change it")
+	ErrBadArchive  = apperr.New(apperr.Invalid, "not a valid challenge archive")
+	ErrIDTaken     = apperr.New(apperr.Conflict, "a shipped challenge already has this id; choose another id")
+	ErrTestRunning = apperr.New(apperr.Conflict, "a self-test of this challenge is already running")
+	ErrNotOwner    = apperr.New(apperr.Forbidden, "this challenge was uploaded by another author; only they or an admin can change it")
+
+	errNotLoaded      = apperr.New(apperr.NotFound, "is not loaded")
+	errNotPublishable = apperr.New(apperr.Conflict, "is not loaded (fix its lint problems first)")
 )
 
 // Actor is who asks: owners are recorded by user id, admins may act on any
@@ -460,7 +464,7 @@ func (s *Service) Publish(ctx context.Context, by Actor, id string, published bo
 		return fmt.Errorf("publish %q: %w", id, err)
 	}
 	if _, ok := s.cat.Get(id); !ok && published {
-		return fmt.Errorf("challenge %q is not loaded (fix its lint problems first)", id)
+		return fmt.Errorf("challenge %q: %w", id, errNotPublishable)
 	}
 	return s.pub.SetPublished(ctx, id, published)
 }
@@ -474,7 +478,7 @@ func (s *Service) StartSelfTest(ctx context.Context, by Actor, id string, runs i
 	}
 	ch, ok := s.cat.Get(id)
 	if !ok {
-		return fmt.Errorf("challenge %q is not loaded", id)
+		return fmt.Errorf("challenge %q: %w", id, errNotLoaded)
 	}
 	s.mu.Lock()
 	if st := s.reports[id]; st != nil && st.Running {

@@ -23,17 +23,16 @@ func (s *Server) registerAccount() {
 
 // retryRefusal answers the refusals that may pass later: too many failed
 // logins (429) and every password-hashing slot busy (503), each with
-// Retry-After in whole seconds. ok is false for any other error.
+// Retry-After in whole seconds (statuses from the one table). ok is false
+// for any other error.
 func retryRefusal(c *fiber.Ctx, err error) (status int, msg string, ok bool) {
 	var re *accounts.RetryError
 	if !errors.As(err, &re) {
 		return 0, "", false
 	}
 	c.Set(fiber.HeaderRetryAfter, strconv.Itoa(max(1, int(math.Ceil(re.After.Seconds())))))
-	if errors.Is(err, accounts.ErrBusy) {
-		return fiber.StatusServiceUnavailable, re.Error(), true
-	}
-	return fiber.StatusTooManyRequests, re.Error(), true
+	status, msg = httpStatus(err)
+	return status, msg, true
 }
 
 type passwordForm struct {
@@ -59,17 +58,11 @@ func (s *Server) handlePasswordChange(c *fiber.Ctx) error {
 	}
 	revoked, err := s.deps.Accounts.ChangePassword(c.UserContext(), sess, in.Current, in.New, c.IP())
 	if err != nil {
-		var ve *accounts.ValidationError
 		status, msg, ok := retryRefusal(c, err)
-		switch {
-		case ok:
-		case errors.As(err, &ve):
-			status, msg = fiber.StatusUnprocessableEntity, err.Error()
-		case errors.Is(err, accounts.ErrWrongPassword):
-			status, msg = fiber.StatusForbidden, err.Error()
-		case errors.Is(err, accounts.ErrNoSession):
-			status, msg = fiber.StatusUnauthorized, "log in first"
-		default:
+		if !ok {
+			status, msg = httpStatus(err) // 422 invalid, 403 wrong password, 401 no session
+		}
+		if status == fiber.StatusInternalServerError {
 			return err
 		}
 		if wantsJSON(c) {
