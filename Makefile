@@ -41,13 +41,13 @@ test: build images fmt-check vet
 	OPSDOJO_TEST_BIN=$(CURDIR)/$(BIN) $(GO) test ./... -count=1 -timeout 45m $(TESTFLAGS)
 
 # The attack suite again with sandboxes under gVisor (runsc, registered by
-# `make setup`): the sandbox adversarial suite and the runtime checks. Only
-# these: the rest does not depend on the runtime, and gVisor makes every
-# sandbox slower. The grader's tamper suite is not run under runsc: its
-# probe has no gVisor facts source yet and refuses (docs/SANDBOX.md).
-RUNSC_TESTS ?= TestAdversarial|TestRuntime
+# `make setup`): the sandbox adversarial suite, the runtime checks, the
+# freeze at submission, and the grader's tamper suite (gVisor facts source).
+# Only these: the rest does not depend on the runtime, and gVisor makes
+# every sandbox slower.
+RUNSC_TESTS ?= TestAdversarial|TestRuntime|TestFreeze|TestTampering|TestExecutableIdentityTampering|TestChecksNeverEnterTheSandbox|TestSymlinkTrapUnderProcRoot
 test-runsc: build images
-	OPSDOJO_TEST_RUNTIME=runsc $(GO) test ./sandbox -count=1 -timeout 20m -run '$(RUNSC_TESTS)' $(TESTFLAGS)
+	OPSDOJO_TEST_RUNTIME=runsc $(GO) test ./sandbox ./grader -count=1 -timeout 20m -run '$(RUNSC_TESTS)' $(TESTFLAGS)
 
 # Every shipped challenge lints clean and passes its self-test 3 times in
 # real sandboxes (unsolved and wrong fixes fail, the solution scores 100%).

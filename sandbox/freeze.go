@@ -39,13 +39,12 @@ import (
 // the grade must see those running as they were at the submit instant.
 // Services the challenge runs under their own accounts are never touched.
 
-// freezeKillScript kills the candidate's work (see StopTerminalWork). Args:
-// $1 uid of the terminal user, a user name (resolved in the sandbox's
-// /etc/passwd) or "" for the caller's own uid (the exec fallback, which
-// runs as the terminal user); $2 number of passes over the process table.
-// It prints one line per killed process. It spawns nothing per process
-// (builtins only), so the only process of its own to spare is itself.
-// (No kill(-1): under runsc, a non-root kill(-1) took the whole sandbox.)
+// freezeKillScript kills the candidate's work in a runc sandbox (see
+// StopTerminalWork; gVisor: freeze_runsc.go). Args: $1 uid of the terminal
+// user, a user name (resolved in the sandbox's /etc/passwd) or "" for the
+// caller's own uid; $2 number of passes over the process table. It prints
+// one line per killed process. It spawns nothing per process (builtins
+// only), so the only process of its own to spare is itself.
 const freezeKillScript = `uid=$1 passes=$2
 case "$uid" in
 '') uid=$(id -u) ;;
@@ -75,9 +74,9 @@ done; done; exit 0`
 
 // Freeze limits.
 const (
-	// freezeKillPasses is how often the exec fallback (no pause) walks the
-	// process table: a fork-happy process may spawn during a pass. One
-	// pass is enough in a paused sandbox.
+	// freezeKillPasses is how often the helper walks the process table of
+	// a sandbox whose Pause failed: a fork-happy process may spawn during
+	// a pass. One pass is enough in a paused sandbox.
 	freezeKillPasses = 3
 	freezeHelperPids = 32
 	// pauseAttempts and pauseBackoff (doubled each time) bound Pause's
@@ -91,11 +90,11 @@ const (
 // Pausing a paused sandbox is not an error. Exec does not work in a paused
 // sandbox; copying files out and listing changes do.
 //
-// Under a runtime other than runc (runsc), nothing can be killed in a
-// paused sandbox from outside, and thawing it to kill lets every timer
-// that expired meanwhile fire first: there Pause stops the terminal work
-// (StopTerminalWork's exec fallback) just before pausing, and
-// StopTerminalWork on the paused sandbox then returns what was killed.
+// Under gVisor (runsc), runsc signals no process of a paused sandbox, and
+// thawing it to kill lets every timer that expired meanwhile fire first:
+// there Pause stops the terminal work from outside the sandbox just before
+// pausing (freeze_runsc.go: SIGSTOP, then SIGKILL, through runsc), and
+// StopTerminalWork on the paused sandbox has nothing left to do.
 func (m *Manager) Pause(ctx context.Context, id string) error {
 	rec, err := m.lookup(id)
 	if err != nil {
@@ -103,7 +102,7 @@ func (m *Manager) Pause(ctx context.Context, id string) error {
 	}
 	if m.cfg.Runtime != RuntimeRunc {
 		if paused, err := m.paused(ctx, rec.sb.ID); err == nil && !paused {
-			killed, err := m.stopByExec(ctx, rec)
+			killed, err := m.stopRunsc(ctx, rec)
 			if err != nil {
 				return fmt.Errorf("sandbox: pause %s: %w", shortID(rec.sb.ID), err)
 			}
@@ -166,11 +165,11 @@ func (m *Manager) paused(ctx context.Context, id string) (bool, error) {
 // the comment at the top of this file) and returns one line per process
 // killed. In a paused sandbox (Pause first) it runs from a trusted side
 // container that joins the sandbox's PID namespace with CAP_KILL: the kills
-// are queued and happen at Unpause, before the processes run again. Under a
-// runtime whose PID namespace a side container cannot join (runsc), it runs
-// as the terminal user through an exec, which needs the sandbox running:
-// Pause does it just before pausing (see Pause), so there the kill and the
-// pause are two instants, not one.
+// are queued and happen at Unpause, before the processes run again. Under
+// gVisor, whose PID namespace a side container cannot join, it stops and
+// kills them through runsc from outside the sandbox, which needs the
+// sandbox running: Pause does it just before pausing (see Pause), so there
+// the kill and the pause are two instants, not one.
 func (m *Manager) StopTerminalWork(ctx context.Context, id string) ([]string, error) {
 	rec, err := m.lookup(id)
 	if err != nil {
@@ -188,46 +187,37 @@ func (m *Manager) StopTerminalWork(ctx context.Context, id string) ([]string, er
 		if paused, err := m.paused(ctx, rec.sb.ID); err == nil && paused {
 			return nil, nil // Pause did it, just before pausing
 		}
-		return m.stopByExec(ctx, rec)
+		return m.stopRunsc(ctx, rec)
 	}
 	passes := 1 // nothing runs in a paused sandbox
 	if paused, err := m.paused(ctx, rec.sb.ID); err != nil || !paused {
 		passes = freezeKillPasses // Pause failed: processes may fork meanwhile
 	}
-	out, err := m.freezeHelper(ctx, rec, []string{"sh", "-c", freezeKillScript, "sh", uid, strconv.Itoa(passes)})
+	out, err := m.freezeHelper(ctx, rec, []string{"sh", "-c", freezeKillScript, "sh", uid, strconv.Itoa(passes)}, func(hc *container.HostConfig) {
+		hc.PidMode = container.PidMode("container:" + rec.sb.ID)
+		hc.CapAdd = []string{"KILL", "SYS_PTRACE"}
+	})
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: stop terminal work in %s: %w", shortID(rec.sb.ID), err)
 	}
 	return lines(out), nil
 }
 
-// stopByExec runs freezeKillScript as the terminal user through an exec
-// (the sandbox must be running): freezeKillPasses passes over the process
-// table.
-func (m *Manager) stopByExec(ctx context.Context, rec *record) ([]string, error) {
-	user := rec.sb.User
-	if user == "" {
-		user = "root"
-	}
-	res, err := m.exec(ctx, rec.sb.ID, []string{"sh", "-c", freezeKillScript, "sh", "", strconv.Itoa(freezeKillPasses)},
-		execParams{user: user, timeout: killTimeout, maxOutput: 64 << 10, noKill: true})
-	if err != nil {
-		return nil, fmt.Errorf("sandbox: stop terminal work in %s: %w", shortID(rec.sb.ID), err)
-	}
-	if res.ExitCode != 0 {
-		return nil, fmt.Errorf("sandbox: stop terminal work in %s: exit %d: %s", shortID(rec.sb.ID), res.ExitCode, tail(res.Stdout, res.Stderr))
-	}
-	return lines(res.Stdout), nil
-}
-
-// freezeHelper runs cmd in a side container (the probe image, else the
-// sandbox's own image: a fresh copy, not the candidate's files) that joins
-// the PID namespace of rec's sandbox, with only KILL and SYS_PTRACE (to
-// read other users' /proc entries), no network, and returns its stdout.
-// Unlike exec it works while the sandbox is paused.
-func (m *Manager) freezeHelper(ctx context.Context, rec *record, cmd []string) ([]byte, error) {
+// freezeHelper runs cmd in a runc side container (the probe image, else,
+// under runc, the sandbox's own image: a fresh copy, not the candidate's
+// files) with no capability, no network, and what configure adds: under
+// runc it joins the PID namespace of rec's sandbox with only KILL and
+// SYS_PTRACE (to read other users' /proc entries), which works while the
+// sandbox is paused, unlike exec; under runsc see stopRunsc. It returns
+// the helper's stdout.
+func (m *Manager) freezeHelper(ctx context.Context, rec *record, cmd []string, configure func(*container.HostConfig)) ([]byte, error) {
 	img := m.cfg.ProbeImage
 	if img == "" {
+		if m.cfg.Runtime != RuntimeRunc {
+			// It runs the host's runsc in the host's namespaces: only our
+			// own image, never one a hibernation may have built.
+			return nil, errors.New("the freeze of a gVisor sandbox needs the probe image (Config.ProbeImage)")
+		}
 		img = rec.sb.Image
 	}
 	labels := map[string]string{LabelManaged: "true", LabelProbe: rec.sb.ID}
@@ -238,15 +228,15 @@ func (m *Manager) freezeHelper(ctx context.Context, rec *record, cmd []string) (
 	cc := &container.Config{Image: img, Cmd: cmd, Entrypoint: []string{}, Labels: labels, User: "root", WorkingDir: "/",
 		AttachStdout: true, AttachStderr: true}
 	hc := &container.HostConfig{
-		PidMode:     container.PidMode("container:" + rec.sb.ID),
 		NetworkMode: "none",
-		CapDrop:     []string{"ALL"}, CapAdd: []string{"KILL", "SYS_PTRACE"},
+		CapDrop:     []string{"ALL"},
 		SecurityOpt: []string{"no-new-privileges"},
 		Runtime:     RuntimeRunc,
 		LogConfig: container.LogConfig{Type: "json-file", Config: map[string]string{
 			"max-size": m.cfg.LogMaxSize, "max-file": strconv.Itoa(m.cfg.LogMaxFiles)}},
 		Resources: container.Resources{Memory: freezeHelperMem, MemorySwap: freezeHelperMem, NanoCPUs: 1e9, PidsLimit: &pids},
 	}
+	configure(hc)
 	cr, err := m.cli.ContainerCreate(ctx, cc, hc, nil, nil, containerNamePrefix+"freeze-"+randomHex(6))
 	if err != nil {
 		return nil, fmt.Errorf("create helper: %w", err)
