@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -50,6 +51,7 @@ type Metrics struct {
 
 	httpRequests *prometheus.CounterVec
 	httpDuration *prometheus.HistogramVec
+	httpCache    sync.Map // httpKey -> *httpChildren
 
 	sandboxStart  *prometheus.HistogramVec
 	sandboxFailed *prometheus.CounterVec
@@ -143,13 +145,40 @@ func (m *Metrics) HTTPMiddleware() fiber.Handler {
 				_ = c.SendStatus(fiber.StatusInternalServerError)
 			}
 		}
-		code := c.Response().StatusCode()
-		method := methodLabel(c.Method())
-		route := routeLabel(c.Route(), c.Path())
-		m.httpRequests.WithLabelValues(route, method, strconv.Itoa(code)).Inc()
-		m.httpDuration.WithLabelValues(route, method).Observe(time.Since(start).Seconds())
+		k := httpKey{route: routeLabel(c.Route(), c.Path()), method: methodLabel(c.Method()), code: c.Response().StatusCode()}
+		m.httpSeries(k).observe(time.Since(start))
 		return nil
 	}
+}
+
+// httpKey names the series of one kind of request.
+type httpKey struct {
+	route, method string
+	code          int
+}
+
+// httpChildren are the series of one httpKey, resolved once: looking them
+// up by label values hashes the labels on every request.
+type httpChildren struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
+}
+
+func (h *httpChildren) observe(d time.Duration) {
+	h.requests.Inc()
+	h.duration.Observe(d.Seconds())
+}
+
+func (m *Metrics) httpSeries(k httpKey) *httpChildren {
+	if v, ok := m.httpCache.Load(k); ok {
+		return v.(*httpChildren)
+	}
+	h := &httpChildren{
+		requests: m.httpRequests.WithLabelValues(k.route, k.method, strconv.Itoa(k.code)),
+		duration: m.httpDuration.WithLabelValues(k.route, k.method),
+	}
+	v, _ := m.httpCache.LoadOrStore(k, h)
+	return v.(*httpChildren)
 }
 
 // methodLabel maps the request method onto a fixed set (label values must
