@@ -382,13 +382,20 @@ func (m *Manager) createContainer(ctx context.Context, s Spec, name string, labe
 	}
 	cc, hc := m.baseline(s, labels, netName)
 	resp, err := m.cli.ContainerCreate(ctx, cc, hc, nil, nil, name)
-	if err != nil && hc.StorageOpt != nil && strings.Contains(err.Error(), "storage-opt") {
-		m.mu.Lock()
-		m.storage = storageOptNo
-		m.mu.Unlock()
-		m.log.Warn("storage-opt refused by the daemon; disk enforced by the watchdog", "err", err)
-		hc.StorageOpt = nil
-		resp, err = m.cli.ContainerCreate(ctx, cc, hc, nil, nil, name)
+	if err != nil && hc.StorageOpt != nil && !errdefs.IsNotFound(err) && !errdefs.IsConflict(err) {
+		// A daemon that refuses storage-opt says so with a plain error (no
+		// type of its own), so it is recognised by what works: the same
+		// create without it. Only then is storage-opt given up; a failure
+		// either way is returned as it is.
+		noOpt := *hc
+		noOpt.StorageOpt = nil
+		if resp2, err2 := m.cli.ContainerCreate(ctx, cc, &noOpt, nil, nil, name); err2 == nil {
+			m.mu.Lock()
+			m.storage = storageOptNo
+			m.mu.Unlock()
+			m.log.Warn("storage-opt refused by the daemon; disk enforced by the watchdog", "err", err)
+			resp, err, hc = resp2, nil, &noOpt
+		}
 	} else if err == nil && hc.StorageOpt != nil {
 		m.mu.Lock()
 		m.storage = storageOptOK
