@@ -252,7 +252,7 @@ func newScopeWorld(t *testing.T, dialect string) *scopeWorld {
 	}
 	w.base = "http://" + ln.Addr().String()
 	srv, err := server.New(server.Config{PublicURL: w.base, ShutdownTimeout: 5 * time.Second}, server.Deps{Log: log, Database: st,
-		Docker: server.PingFunc(func(context.Context) error { return nil }), Accounts: acc, Catalog: oneChallenge{ch}, Attempts: w.att, Runs: st,
+		Docker: server.PingFunc(func(context.Context) error { return nil }), Accounts: acc, Catalog: oneChallenge{ch}, Attempts: w.att,
 		Review:   server.ReviewDeps{Service: w.svc},
 		Terminal: server.TerminalDeps{Hub: hub, Tickets: terminal.NewTickets(0, nil), Recordings: st, RecordingFiles: castFiles{}}})
 	if err != nil {

@@ -66,11 +66,6 @@ func (s *Server) resume(c *fiber.Ctx, a *attempts.Attempt) {
 	}
 }
 
-// Runs reads stored check runs.
-type Runs interface {
-	LatestCheckRun(ctx context.Context, attemptID string) (*attempts.CheckRun, error)
-}
-
 // checkWait bounds how long a Check request waits for its grading job.
 const checkWait = 2 * time.Minute
 

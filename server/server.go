@@ -60,7 +60,6 @@ type Deps struct {
 	Accounts Accounts
 	Catalog  Catalog
 	Attempts Attempts
-	Runs     Runs
 	Review   ReviewDeps
 
 	Authoring Authoring
