@@ -1,7 +1,9 @@
 package pipeline
 
 import (
+	"context"
 	"errors"
+	"io"
 	"strings"
 	"testing"
 )
@@ -111,5 +113,37 @@ func TestGlobRegexp(t *testing.T) {
 	re, _ := globRegexp("**/go.sum")
 	if !re.MatchString("go.sum") || !re.MatchString("a/b/go.sum") || re.MatchString("go.sum.bak") {
 		t.Error("**/go.sum")
+	}
+}
+
+// failingBackend creates containers but cannot copy into them.
+type failingBackend struct {
+	countingBackend
+	removed *[]string
+}
+
+func (failingBackend) CopyIn(context.Context, string, string, io.Reader) error {
+	return errors.New("daemon gone")
+}
+func (f failingBackend) Remove(_ context.Context, id string) error {
+	*f.removed = append(*f.removed, id)
+	return nil
+}
+
+// TestJobContainerFailureIsAnError: a job container that cannot be
+// prepared stops the run with an error (not a workflow failure) and is
+// removed.
+func TestJobContainerFailureIsAnError(t *testing.T) {
+	t.Parallel()
+	created := 0
+	var removed []string
+	r := New(failingBackend{countingBackend{&created}, &removed}, Options{}, nil)
+	wf := "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo hi\n"
+	_, err := r.Run(context.Background(), repoOf(map[string]string{".github/workflows/ci.yml": wf}))
+	if err == nil || !strings.Contains(err.Error(), "daemon gone") {
+		t.Fatalf("Run: %v, want the copy error", err)
+	}
+	if created != 1 || len(removed) != 1 {
+		t.Errorf("created %d, removed %v", created, removed)
 	}
 }

@@ -382,20 +382,23 @@ func (jc *jobCtx) run(ctx context.Context) error {
 	timeout := minutes(jc.job.TimeoutMinutes, jc.r.o.JobTimeout)
 	jctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	if err := jc.start(jctx); err != nil {
-		if ctx.Err() != nil {
-			return err
-		}
-		jr.Status, jr.Message = StatusFailure, err.Error()
-		return nil
-	}
 	defer func() {
+		if jc.sb == "" {
+			return
+		}
 		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		defer rcancel()
 		if err := jc.r.b.Remove(rctx, jc.sb); err != nil {
 			jc.r.log.Warn("remove job container", "job", jc.id, "err", err)
 		}
 	}()
+	// A job container that cannot be made or prepared is not the
+	// workflow's failure: the run stops with an error (the grader reports
+	// the check as not run).
+	if err := jc.start(jctx); err != nil {
+		jr.Status, jr.Message = StatusFailure, err.Error()
+		return fmt.Errorf("pipeline: job %s: %w", jr.Name, err)
+	}
 
 	jc.status = StatusSuccess
 	for i, st := range jc.job.Steps {
