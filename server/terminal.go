@@ -197,10 +197,7 @@ func (s *Server) handleTerminalTicket(c *fiber.Ctx) error {
 	}
 	tk, err := s.IssueTerminalTicket(userID, attemptID, sandboxID, term)
 	if err != nil {
-		if errors.Is(err, terminal.ErrTooManyTickets) {
-			return fiber.NewError(fiber.StatusServiceUnavailable, "too many terminal requests; try again shortly")
-		}
-		return err
+		return err // terminal.ErrTooManyTickets: 503
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.JSON(tk)

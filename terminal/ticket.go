@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"sync"
 	"time"
+
+	"github.com/opsdojo/opsdojo/apperr"
 )
 
 // Ticket limits.
@@ -27,7 +29,7 @@ var (
 	// ErrTicketExpired: redeemed after its TTL.
 	ErrTicketExpired = errors.New("terminal ticket expired")
 	// ErrTooManyTickets: MaxOutstandingTickets reached.
-	ErrTooManyTickets = errors.New("too many outstanding terminal tickets")
+	ErrTooManyTickets = apperr.New(apperr.Unavailable, "too many terminal requests; try again shortly")
 	// ErrBadTerminalName: the terminal name does not match TermNamePattern.
 	ErrBadTerminalName = errors.New("bad terminal name")
 )
