@@ -350,3 +350,16 @@ func rewriteArchive(t *testing.T, archive []byte, name string, content []byte) [
 	gw.Close()
 	return out.Bytes()
 }
+
+// TestBackupWithoutPgDump: a PostgreSQL backup on a host without pg_dump
+// fails with ErrToolMissing and says what to install.
+func TestBackupWithoutPgDump(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	st := storetest.Open(t, store.DialectPostgres)
+	t.Setenv("PATH", t.TempDir())
+	_, err := st.Backup(ctx, io.Discard, store.BackupOptions{})
+	if !errors.Is(err, store.ErrToolMissing) || !strings.Contains(err.Error(), "pg_dump") || !strings.Contains(err.Error(), "postgresql-client") {
+		t.Fatalf("backup without pg_dump: %v", err)
+	}
+}
