@@ -14,7 +14,7 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 1
 fi
 
-PKGS=(docker.io docker-compose debootstrap postgresql chromium nodejs npm make git ca-certificates curl xz-utils runsc jq)
+PKGS=(docker.io docker-compose debootstrap postgresql chromium nodejs npm make git ca-certificates curl xz-utils runsc jq prometheus)
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
