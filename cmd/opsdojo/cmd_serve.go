@@ -19,7 +19,6 @@ import (
 	"github.com/opsdojo/opsdojo/authoring"
 	"github.com/opsdojo/opsdojo/challenges"
 	"github.com/opsdojo/opsdojo/grader"
-	"github.com/opsdojo/opsdojo/metrics"
 	"github.com/opsdojo/opsdojo/recording"
 	"github.com/opsdojo/opsdojo/sandbox"
 	"github.com/opsdojo/opsdojo/server"
@@ -119,7 +118,6 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 	hibRetention := fs.Duration("hibernate-retention", sandbox.DefaultHibernateRetention, "a hibernated practice sandbox not resumed for this long is deleted")
 	maxHibernated := fs.Int("max-hibernated", sandbox.DefaultMaxHibernated, "hibernated practice sandboxes (images) kept; past it the oldest is deleted")
 	maxHibernatedPerUser := fs.Int("max-hibernated-per-user", sandbox.DefaultMaxHibernatedPerUser, "hibernated practice sandboxes kept per user; past it the user's oldest is deleted")
-	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus /metrics on this separate address, e.g. 127.0.0.1:9464 (empty: not served); keep it off the public network, see docs/OPERATIONS.md")
 	sandboxRuntime := fs.String("runtime", sandbox.RuntimeRunc, "sandbox runtime: runc, or runsc for gVisor (a second wall; slower, see docs/SANDBOX.md; register it with scripts/setup-host.sh)")
 	// ---- take-home assignments: flags (wiring below, before server.New) ----
 	webhookURL := fs.String("webhook-url", "", "POST signed take-home events (invite opened, submitted, graded) to this URL; empty disables webhooks")
@@ -167,12 +165,7 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 	}
 	cancel()
 
-	// Metrics: kept always (cheap), served only with --metrics-addr.
-	met := metrics.New(log)
-	if err := serveMetrics(ctx, app, met, *metricsAddr, log); err != nil {
-		return err
-	}
-	acc := accounts.New(st, accounts.Config{IdleTimeout: *idle, AbsoluteTimeout: *maxAge, LoginFailuresPerIP: *ipFailures, HashConcurrency: *hashConcurrency, HashWait: *hashWait, Observer: met}, log, time.Now)
+	acc := accounts.New(st, accounts.Config{IdleTimeout: *idle, AbsoluteTimeout: *maxAge, LoginFailuresPerIP: *ipFailures, HashConcurrency: *hashConcurrency, HashWait: *hashWait}, log, time.Now)
 	created, pw, err := acc.EnsureAdmin(ctx, *adminEmail, *adminPassword)
 	if err != nil {
 		return err
@@ -194,9 +187,6 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	mgr.SetObserver(met)
-	met.WatchSandboxes(mgr)
-	met.WatchGradingQueue(st)
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
@@ -217,7 +207,7 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 				log.Warn("record challenge version", "challenge", ch.ID, "err", err)
 			}
 		}})
-	svc = attempts.New(st, mgr, cat, g, attempts.Config{Workers: *graders, Observer: met,
+	svc = attempts.New(st, mgr, cat, g, attempts.Config{Workers: *graders,
 		// Shipped challenges are published when first seen; uploads wait
 		// for an author to publish them.
 		AutoPublish: func(ch *challenges.Challenge) bool {
@@ -258,10 +248,8 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 	rec := recording.New(recording.Config{Dir: filepath.Join(*cf.dataDir, "recordings"), Store: st, Log: log})
 	hub := terminal.NewHub(terminal.SandboxAttacher{M: mgr}, terminal.Config{Log: log,
 		Record: func(attempt, term string, cols, rows int) terminal.RecordSink {
-			return countedSink{rec.Start(attempt, term, cols, rows), met}
+			return rec.Start(attempt, term, cols, rows)
 		}})
-	met.WatchTerminals(hub)
-	met.WatchRecordings(rec)
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
@@ -279,7 +267,7 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 		}
 	}
 	review := assignments.New(st, svc, mgr, cat, rec, assignments.Config{PublicURL: *publicURL, InviteTTL: *inviteTTL, Interval: *assignInterval,
-		Webhook: assignments.WebhookConfig{URL: *webhookURL, Secret: *webhookSecret, Observer: met}}, log, time.Now)
+		Webhook: assignments.WebhookConfig{URL: *webhookURL, Secret: *webhookSecret}}, log, time.Now)
 	review.UseTerminals(hub) // submit closes the take-home's terminals at the freeze instant
 	go review.Run(bg)
 	// ---- end of take-home assignments ----
@@ -292,8 +280,7 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 		TrustedProxies:  proxies,
 	}, server.Deps{Log: log, Database: st, Docker: docker, Accounts: acc, Catalog: cat, Attempts: svc, Runs: st,
 		Authoring: author, Published: st, Review: server.ReviewDeps{Service: review},
-		Terminal: server.TerminalDeps{Hub: hub, Tickets: tickets, Recordings: st, RecordingFiles: rec},
-		Observe:  met.HTTPMiddleware()})
+		Terminal: server.TerminalDeps{Hub: hub, Tickets: tickets, Recordings: st, RecordingFiles: rec}})
 	if err != nil {
 		return err
 	}
