@@ -173,6 +173,9 @@ func stepNumber(l string) (int, bool) {
 // isDaemonLine reports a line of the classic builder's own: not the
 // candidate's instruction or program output.
 func isDaemonLine(l string) bool {
+	// The daemon colours a step's stderr (ESC[91m … ESC[0m): the reset
+	// can open the next line, which is then one of its own.
+	l = sgrRe.ReplaceAllString(l, "")
 	for _, p := range []string{" ---> ", "Removing intermediate container ", "Successfully built ", "Successfully tagged ", "[Warning] ", "Sending build context"} {
 		if strings.HasPrefix(l, p) {
 			return true
@@ -182,6 +185,8 @@ func isDaemonLine(l string) bool {
 }
 
 var (
+	// sgrRe is an ANSI colour escape (Select Graphic Rendition).
+	sgrRe = regexp.MustCompile("\x1b\\[[0-9;]*m")
 	// the daemon's build context and data directories
 	daemonPathRe = regexp.MustCompile(`[^\s"':]*/docker-builder[0-9]+/?|/var/lib/docker[^\s"':]*`)
 	ociStartRe   = regexp.MustCompile(`(?:unable to start container process|starting container process caused): (.*?)(?:: unknown)?$`)
