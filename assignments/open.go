@@ -37,7 +37,7 @@ type ChallengeRef struct {
 
 func (s *Service) challengeRefs(a *Assignment) []ChallengeRef {
 	var out []ChallengeRef
-	for _, id := range ChallengeIDs(a) {
+	for _, id := range a.ChallengeIDs {
 		ref := ChallengeRef{ID: id, Title: id}
 		if ch, ok := s.cat.Get(id); ok {
 			ref.Title = ch.Title
@@ -282,7 +282,7 @@ func (s *Service) startMissing(ctx context.Context, inv *Invite, claim *InviteCl
 	}
 	var errs []error
 	deadline := claim.DeadlineAt
-	for _, id := range ChallengeIDs(a) {
+	for _, id := range a.ChallengeIDs {
 		if started[id] {
 			continue
 		}

@@ -265,22 +265,14 @@ func (s *Service) CreateAssignment(ctx context.Context, actor Actor, in NewAssig
 			ids = append(ids, id)
 		}
 	}
-	raw, _ := json.Marshal(ids)
 	now := s.now().UTC()
-	a := &Assignment{OwnerID: actor.ID, Title: title, ChallengeIDs: string(raw), TimeLimitS: int(in.TimeLimit / time.Second),
+	a := &Assignment{OwnerID: actor.ID, Title: title, ChallengeIDs: ids, TimeLimitS: int(in.TimeLimit / time.Second),
 		DeadlineAt: in.Deadline.UTC(), InterviewMode: in.InterviewMode, HintsAllowed: in.HintsAllowed, CreatedAt: now, UpdatedAt: now}
 	if err := s.st.CreateAssignment(ctx, a); err != nil {
 		return nil, err
 	}
 	s.audit(ctx, actor.ID, "assignment.create", "assignment", a.ID, map[string]any{"title": title, "challenges": ids})
 	return a, nil
-}
-
-// ChallengeIDs decodes an assignment's challenge list.
-func ChallengeIDs(a *Assignment) []string {
-	var ids []string
-	_ = json.Unmarshal([]byte(a.ChallengeIDs), &ids)
-	return ids
 }
 
 // assignmentFor loads an assignment actor may see; others' are "not found".

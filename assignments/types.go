@@ -7,7 +7,7 @@ type Assignment struct {
 	ID            string
 	OwnerID       string
 	Title         string
-	ChallengeIDs  string // JSON array of challenge IDs, in order
+	ChallengeIDs  []string // in the order the candidate sees them
 	TimeLimitS    int
 	DeadlineAt    time.Time
 	InterviewMode bool

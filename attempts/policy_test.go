@@ -65,7 +65,7 @@ func (w *policyWorld) attempt(t *testing.T, as *assignments.Assignment, deadline
 		a.DeadlineAt = &deadline
 	}
 	if as != nil {
-		as.OwnerID, as.Title, as.ChallengeIDs, as.TimeLimitS = w.user, "take-home", `["edit-config"]`, 3600
+		as.OwnerID, as.Title, as.ChallengeIDs, as.TimeLimitS = w.user, "take-home", []string{"edit-config"}, 3600
 		as.DeadlineAt, as.CreatedAt, as.UpdatedAt = w.now.Add(48*time.Hour), w.now, w.now
 		if err := w.st.CreateAssignment(ctx, as); err != nil {
 			t.Fatal(err)

@@ -103,7 +103,7 @@ func (s *Server) handleAssignments(c *fiber.Ctx) error {
 }
 
 func assignmentJSON(a *assignments.Assignment) fiber.Map {
-	return fiber.Map{"id": a.ID, "title": a.Title, "challenges": assignments.ChallengeIDs(a), "time_limit_s": a.TimeLimitS,
+	return fiber.Map{"id": a.ID, "title": a.Title, "challenges": a.ChallengeIDs, "time_limit_s": a.TimeLimitS,
 		"deadline_at": a.DeadlineAt, "interview_mode": a.InterviewMode, "hints_allowed": a.HintsAllowed, "owner_id": a.OwnerID, "created_at": a.CreatedAt}
 }
 

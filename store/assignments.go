@@ -20,7 +20,7 @@ func (s *Store) CreateAssignment(ctx context.Context, a *assignments.Assignment)
 	if a.ID == "" {
 		a.ID = NewID()
 	}
-	row := assignmentRow(*a)
+	row := assignmentRowOf(a)
 	return s.wrapWrite("create assignment", s.db.WithContext(ctx).Create(&row).Error)
 }
 
@@ -30,7 +30,10 @@ func (s *Store) AssignmentByID(ctx context.Context, id string) (*assignments.Ass
 	if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&r).Error; err != nil {
 		return nil, wrap("assignment", err)
 	}
-	a := assignments.Assignment(r)
+	a, err := assignmentOf(r)
+	if err != nil {
+		return nil, err
+	}
 	return &a, nil
 }
 
@@ -45,7 +48,15 @@ func (s *Store) ListAssignments(ctx context.Context, ownerID string) ([]assignme
 	if err := q.Find(&rs).Error; err != nil {
 		return nil, wrap("list assignments", err)
 	}
-	return mapAll(rs, func(r assignmentRow) assignments.Assignment { return assignments.Assignment(r) }), nil
+	out := make([]assignments.Assignment, 0, len(rs))
+	for _, r := range rs {
+		a, err := assignmentOf(r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, nil
 }
 
 // ---- invites ----

@@ -22,7 +22,7 @@ func seedAssignment(t *testing.T, s *store.Store, now time.Time) (*accounts.User
 	if err := s.CreateUser(ctx, mgr); err != nil {
 		t.Fatal(err)
 	}
-	a := &assignments.Assignment{OwnerID: mgr.ID, Title: "Take-home", ChallengeIDs: `["edit-config"]`, TimeLimitS: 3600,
+	a := &assignments.Assignment{OwnerID: mgr.ID, Title: "Take-home", ChallengeIDs: []string{"edit-config"}, TimeLimitS: 3600,
 		DeadlineAt: now.Add(48 * time.Hour), InterviewMode: true, CreatedAt: now, UpdatedAt: now}
 	if err := s.CreateAssignment(ctx, a); err != nil {
 		t.Fatal(err)

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/opsdojo/opsdojo/accounts"
@@ -17,10 +19,11 @@ import (
 // TestModelsMatchSchema proves it on SQLite and PostgreSQL. GORM never
 // creates or alters tables here (no AutoMigrate): goose owns the schema.
 //
-// Each row has the same fields, in the same order, as its domain type, so
-// the mapping is a Go conversion (tags do not count): a field added to one
-// and not the other stops the build at the conversion below, not at run
-// time.
+// Most rows have the same fields, in the same order, as their domain
+// type, so the mapping is a Go conversion (tags do not count): a field
+// added to one and not the other stops the build at the conversion, not
+// at run time. Where the column encodes something (an assignment's JSON
+// list of challenges, a check run's results) the mapping is written out.
 
 type userRow struct {
 	ID           string `gorm:"primaryKey"`
@@ -291,6 +294,27 @@ func checkRunRowOf(r *attempts.CheckRun) checkRunRow {
 		out.Results = mapAll(r.Results, func(c attempts.CheckResult) checkResultRow { return checkResultRow(c) })
 	}
 	return out
+}
+
+// An assignment's challenge list is a JSON array in one column.
+
+func assignmentRowOf(a *assignments.Assignment) assignmentRow {
+	ids := a.ChallengeIDs
+	if ids == nil {
+		ids = []string{}
+	}
+	raw, _ := json.Marshal(ids) // a []string always encodes
+	return assignmentRow{ID: a.ID, OwnerID: a.OwnerID, Title: a.Title, ChallengeIDs: string(raw), TimeLimitS: a.TimeLimitS,
+		DeadlineAt: a.DeadlineAt, InterviewMode: a.InterviewMode, HintsAllowed: a.HintsAllowed, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt}
+}
+
+func assignmentOf(r assignmentRow) (assignments.Assignment, error) {
+	a := assignments.Assignment{ID: r.ID, OwnerID: r.OwnerID, Title: r.Title, TimeLimitS: r.TimeLimitS,
+		DeadlineAt: r.DeadlineAt, InterviewMode: r.InterviewMode, HintsAllowed: r.HintsAllowed, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+	if err := json.Unmarshal([]byte(r.ChallengeIDs), &a.ChallengeIDs); err != nil {
+		return a, fmt.Errorf("assignment %s: challenge_ids %q is not a JSON list of challenge IDs: %w", r.ID, r.ChallengeIDs, err)
+	}
+	return a, nil
 }
 
 func auditRowOf(e *audit.Event) auditEventRow { return auditEventRow(*e) }

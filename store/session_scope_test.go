@@ -33,7 +33,7 @@ func TestSessionInviteScopeMigration(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			a := &assignments.Assignment{OwnerID: mgr.ID, Title: "t", ChallengeIDs: `["x"]`, TimeLimitS: 3600, DeadlineAt: t0.Add(48 * time.Hour), CreatedAt: t0, UpdatedAt: t0}
+			a := &assignments.Assignment{OwnerID: mgr.ID, Title: "t", ChallengeIDs: []string{"x"}, TimeLimitS: 3600, DeadlineAt: t0.Add(48 * time.Hour), CreatedAt: t0, UpdatedAt: t0}
 			if err := s.CreateAssignment(ctx, a); err != nil {
 				t.Fatal(err)
 			}
