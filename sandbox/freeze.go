@@ -193,7 +193,7 @@ func (m *Manager) StopTerminalWork(ctx context.Context, id string) ([]string, er
 	if paused, err := m.paused(ctx, rec.sb.ID); err != nil || !paused {
 		passes = freezeKillPasses // Pause failed: processes may fork meanwhile
 	}
-	out, err := m.freezeHelper(ctx, rec, []string{"sh", "-c", freezeKillScript, "sh", uid, strconv.Itoa(passes)}, func(hc *container.HostConfig) {
+	out, err := m.freezeHelper(ctx, rec, []string{"sh", "-c", freezeKillScript, "sh", uid, strconv.Itoa(passes)}, killTimeout, func(hc *container.HostConfig) {
 		hc.PidMode = container.PidMode("container:" + rec.sb.ID)
 		hc.CapAdd = []string{"KILL", "SYS_PTRACE"}
 	})
@@ -210,7 +210,7 @@ func (m *Manager) StopTerminalWork(ctx context.Context, id string) ([]string, er
 // SYS_PTRACE (to read other users' /proc entries), which works while the
 // sandbox is paused, unlike exec; under runsc see stopRunsc. It returns
 // the helper's stdout.
-func (m *Manager) freezeHelper(ctx context.Context, rec *record, cmd []string, configure func(*container.HostConfig)) ([]byte, error) {
+func (m *Manager) freezeHelper(ctx context.Context, rec *record, cmd []string, timeout time.Duration, configure func(*container.HostConfig)) ([]byte, error) {
 	img := m.cfg.ProbeImage
 	if img == "" {
 		if m.cfg.Runtime != RuntimeRunc {
@@ -263,7 +263,7 @@ func (m *Manager) freezeHelper(ctx context.Context, rec *record, cmd []string, c
 	if err := m.cli.ContainerStart(ctx, cr.ID, container.StartOptions{}); err != nil {
 		return nil, fmt.Errorf("start helper: %w", err)
 	}
-	wctx, cancel := context.WithTimeout(ctx, killTimeout)
+	wctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var code int64
 	select {
@@ -272,7 +272,7 @@ func (m *Manager) freezeHelper(ctx context.Context, rec *record, cmd []string, c
 	case err := <-errC:
 		return nil, fmt.Errorf("wait for helper: %w", err)
 	case <-wctx.Done():
-		return nil, fmt.Errorf("helper did not finish within %s: %w", killTimeout, wctx.Err())
+		return nil, fmt.Errorf("helper did not finish within %s: %w", timeout, wctx.Err())
 	}
 	select {
 	case <-copied:

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/mount"
@@ -31,8 +32,13 @@ import (
 // Nothing of this runs inside the sandbox: the candidate can neither see
 // nor signal it (the exec it replaces ran as the terminal user, inside).
 
-// runscFreezePasses bounds the stop passes over gVisor's process table.
-const runscFreezePasses = 10
+// runscFreezePasses bounds the stop passes over gVisor's process table;
+// runscFreezeTimeout the helper (one runsc call per process and signal,
+// each a Go program's start: seconds on a loaded host).
+const (
+	runscFreezePasses  = 10
+	runscFreezeTimeout = 90 * time.Second
+)
 
 // runscFreezeScript: $1 runsc binary, $2 its state dir, $3 container id,
 // $4 the terminal user's uid, $5 passes. One line per killed process.
@@ -95,7 +101,7 @@ func (m *Manager) stopRunsc(ctx context.Context, rec *record) ([]string, error) 
 		return nil, fmt.Errorf("sandbox: stop terminal work in %s: %w", shortID(rec.sb.ID), err)
 	}
 	cmd := []string{"sh", "-c", runscFreezeScript, "sh", runscFactsBin, runscFactsState, rec.sb.ID, strconv.Itoa(uid), strconv.Itoa(runscFreezePasses)}
-	out, err := m.freezeHelper(ctx, rec, cmd, func(hc *container.HostConfig) {
+	out, err := m.freezeHelper(ctx, rec, cmd, runscFreezeTimeout, func(hc *container.HostConfig) {
 		hc.PidMode, hc.NetworkMode, hc.CapAdd = "host", "host", nil
 		hc.ReadonlyRootfs = true
 		hc.Mounts = []mount.Mount{

@@ -29,14 +29,16 @@ func TestFreezeStopsTerminalWork(t *testing.T) {
 		cfg.ProbeImage = probeImageForTest // the runsc freeze helper needs it
 	}
 	m := newManager(t, e, cfg, nil)
-	// How long the armed loops wait. Under runsc the kill comes from a
-	// helper started at Pause, a few seconds later: the loops must still
-	// be waiting then.
+	// How the armed loops wait. Under runc they sleep past their wake-up
+	// time while frozen. Under runsc the kill comes from a helper started
+	// at Pause, seconds later on a loaded host, before the pause: there
+	// they wait for /srv/go, which the test creates after the thaw (no
+	// timing assumption), and whatever survived acts then.
 	wait := 2
-	if testRuntime() != RuntimeRunc {
-		wait = 8
-	}
 	sleep := fmt.Sprintf("sleep %d", wait)
+	if testRuntime() != RuntimeRunc {
+		wait, sleep = 0, "until [ -e /srv/go ]; do sleep 0.1; done"
+	}
 	// A daemon root detaches from the terminal. gVisor gives an exec'd
 	// terminal no controlling tty, so there "detached" means out of the
 	// terminal's process tree (double fork); runc reads the tty.
@@ -99,7 +101,7 @@ func TestFreezeStopsTerminalWork(t *testing.T) {
 			if _, err := term.Write([]byte(c.typed)); err != nil {
 				t.Fatal(err)
 			}
-			if !out.waitFor("armed", 10*time.Second) {
+			if !out.waitFor("armed", 30*time.Second) { // gVisor spawns slowly on a loaded host
 				t.Fatalf("terminal: %q", out.String())
 			}
 			if err := m.Pause(ctx, sb.ID); err != nil {
@@ -121,6 +123,10 @@ func TestFreezeStopsTerminalWork(t *testing.T) {
 			}
 			if err := m.Unpause(ctx, sb.ID); err != nil {
 				t.Fatalf("second Unpause: %v", err)
+			}
+			if testRuntime() != RuntimeRunc {
+				run(t, ctx, m, sb.ID, "root", "touch /srv/go", 10*time.Second)
+				time.Sleep(3 * time.Second) // the survivors poll every 0.1 s
 			}
 			time.Sleep(500 * time.Millisecond) // what survived would act now
 			for _, w := range c.want {
