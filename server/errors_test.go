@@ -16,6 +16,7 @@ import (
 	"github.com/opsdojo/opsdojo/authoring"
 	"github.com/opsdojo/opsdojo/sandbox"
 	"github.com/opsdojo/opsdojo/store"
+	"github.com/opsdojo/opsdojo/terminal"
 )
 
 // TestEveryCodeHasAStatus: the one table maps every application error
@@ -111,6 +112,8 @@ func TestDomainErrorMapping(t *testing.T) {
 		{authoring.ErrIDTaken, 409},
 		{authoring.ErrNotOwner, 403},
 		{authoring.ErrTestRunning, 409},
+		{terminal.ErrTooManyTickets, 503},
+		{fmt.Errorf("read /x: %w", sandbox.ErrNoSuchPath), 404},
 	}
 	for _, tc := range cases {
 		if got, _ := httpStatus(tc.err); got != tc.want {
