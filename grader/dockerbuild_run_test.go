@@ -71,11 +71,13 @@ func TestBuildRunNaturalCheckCatchesStandIns(t *testing.T) {
 		return res
 	}
 
-	honest := map[string]string{"server.c": serverC, "Dockerfile": `FROM golang:1.26-bookworm AS build
+	// The final stage is scratch, as in the library's Go challenges: no
+	// dpkg database, no shell; the user comes from a passwd in the context.
+	honest := map[string]string{"server.c": serverC, "passwd": "app:x:10001:10001::/:/nonexistent\n", "Dockerfile": `FROM golang:1.26-bookworm AS build
 COPY server.c /src/server.c
 RUN gcc -O2 -static -o /server /src/server.c
-FROM debian:bookworm-slim
-RUN useradd --uid 10001 --no-create-home app
+FROM scratch
+COPY passwd /etc/passwd
 COPY --from=build /server /app/server
 USER app
 ENTRYPOINT ["/app/server"]
@@ -118,8 +120,15 @@ ENTRYPOINT ["/app/server", "-m", "http.server", "8080"]
 	if res := grade("python renamed", renamed, run("/app/server")); res.Passed || !strings.Contains(res.Message, "Debian package") {
 		t.Errorf("renamed python: passed=%v %q, want a failure naming the Debian package", res.Passed, res.Message)
 	}
-	alias := map[string]string{"server.c": serverC, "Dockerfile": strings.Replace(honest["Dockerfile"],
-		"RUN useradd --uid 10001 --no-create-home app", "RUN useradd --non-unique --uid 0 --no-create-home app", 1)}
+	alias := map[string]string{"server.c": serverC, "Dockerfile": `FROM golang:1.26-bookworm AS build
+COPY server.c /src/server.c
+RUN gcc -O2 -static -o /server /src/server.c
+FROM debian:bookworm-slim
+RUN useradd --non-unique --uid 0 --no-create-home app
+COPY --from=build /server /app/server
+USER app
+ENTRYPOINT ["/app/server"]
+`}
 	if res := grade("uid-0 alias", alias, run("/app/server")); res.Passed || !strings.Contains(res.Message, "root under another name") {
 		t.Errorf("uid-0 alias: passed=%v %q, want a failure naming the alias", res.Passed, res.Message)
 	}
