@@ -344,9 +344,10 @@ func (b *ImageBuilder) RunHelper(ctx context.Context, s HelperSpec, out io.Write
 	waitC, errC := b.cli.ContainerWait(ctx, cr.ID, container.WaitConditionNextExit)
 	if err := b.cli.ContainerStart(ctx, cr.ID, container.StartOptions{}); err != nil {
 		// Joining the namespace of a container that is exiting fails in
-		// more than one way ("non running container", runc's "can't get
-		// final child's PID"): look at the container itself.
-		if st, serr := b.State(ctx, s.NetworkOf); strings.Contains(err.Error(), "non running container") || (serr == nil && !st.Running) {
+		// more than one way (the daemon's conflict "non running container",
+		// runc's "can't get final child's PID"): the error's type or the
+		// container itself says so, never the error's text.
+		if st, serr := b.State(ctx, s.NetworkOf); errdefs.IsConflict(err) || (serr == nil && !st.Running) {
 			return 0, ErrNotRunning
 		}
 		return 0, unavailable(fmt.Errorf("start helper: %w", err))
