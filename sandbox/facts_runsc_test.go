@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -70,8 +71,9 @@ for i in $(seq 50); do pgrep -u 33 sleep >/dev/null && exit 0; sleep 0.1; done; 
 			t.Errorf("probe output %q lacks %q", out, want)
 		}
 	}
-	// What is refused, even when the script swallows the failure.
-	for _, c := range []struct{ script, reason string }{
+	// What is refused, even when the script swallows the failure (one
+	// probe, a $SBX_NOTRUN file per case).
+	cases := []struct{ script, reason string }{
 		{`sbx-cat /tmp/x || echo swallowed`, "/tmp lives inside the gVisor"},
 		{`f=$(sbx-path /etc/via-tmp) || echo swallowed`, "/tmp lives inside the gVisor"},
 		{`sbx-ls /var/tmp || echo swallowed`, "/var/tmp lives inside the gVisor"},
@@ -79,10 +81,21 @@ for i in $(seq 50); do pgrep -u 33 sleep >/dev/null && exit 0; sleep 0.1; done; 
 		{`sbx-procs || echo swallowed`, "executable, arguments and sockets"},
 		{`sbx-exe 1 || echo swallowed`, "executable, arguments and sockets"},
 		{`sbx-port 8080 || echo swallowed`, "executable, arguments and sockets"},
-	} {
-		out := probe(c.script + `; echo "rc=$?"; echo "notrun=$(cat /tmp/notrun 2>/dev/null)"`)
-		if !strings.Contains(out, "notrun=") || !strings.Contains(out[strings.Index(out, "notrun="):], c.reason) {
-			t.Errorf("%s: not refused with %q: %q", c.script, c.reason, out)
+	}
+	var script strings.Builder
+	for i, c := range cases {
+		fmt.Fprintf(&script, "export SBX_NOTRUN=/tmp/nr%d; %s\necho \"case%d=$(cat /tmp/nr%d 2>/dev/null)\"\n", i, c.script, i, i)
+	}
+	out = probe(script.String())
+	for i, c := range cases {
+		got := ""
+		for _, l := range strings.Split(out, "\n") {
+			if v, ok := strings.CutPrefix(l, fmt.Sprintf("case%d=", i)); ok {
+				got = v
+			}
+		}
+		if !strings.Contains(got, c.reason) {
+			t.Errorf("%s: not refused with %q: $SBX_NOTRUN has %q", c.script, c.reason, got)
 		}
 	}
 }
