@@ -31,7 +31,7 @@ func retryRefusal(c *fiber.Ctx, err error) (status int, msg string, ok bool) {
 		return 0, "", false
 	}
 	c.Set(fiber.HeaderRetryAfter, strconv.Itoa(max(1, int(math.Ceil(re.After.Seconds())))))
-	status, msg = httpStatus(err)
+	status, msg = httpStatus(re) // the refusal's own words, not the operation's
 	return status, msg, true
 }
 
@@ -52,10 +52,11 @@ type passwordInput struct {
 
 func (s *Server) handlePasswordChange(c *fiber.Ctx) error {
 	sess := sessionFrom(c)
-	var in passwordInput
-	if err := c.BodyParser(&in); err != nil {
-		return fiber.NewError(fiber.StatusBadRequest, "expected a form or JSON body with current_password and new_password")
+	body, err := readInput(c)
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, "expected a form or JSON body with current_password and new_password: "+err.Error())
 	}
+	in := passwordInput{Current: body.Get("current_password"), New: body.Get("new_password")}
 	revoked, err := s.deps.Accounts.ChangePassword(c.UserContext(), sess, in.Current, in.New, c.IP())
 	if err != nil {
 		status, msg, ok := retryRefusal(c, err)

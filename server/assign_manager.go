@@ -47,22 +47,6 @@ func fmtDur(d time.Duration) string {
 	return fmt.Sprintf("%ds", int(d.Seconds()))
 }
 
-func isJSONBody(c *fiber.Ctx) bool {
-	return strings.HasPrefix(c.Get(fiber.HeaderContentType), fiber.MIMEApplicationJSON)
-}
-
-// formValues returns every value of a repeated form field (checkboxes).
-func formValues(c *fiber.Ctx, name string) []string {
-	var out []string
-	if mf, err := c.MultipartForm(); err == nil && mf != nil {
-		return mf.Value[name]
-	}
-	for _, v := range c.Request().PostArgs().PeekMulti(name) {
-		out = append(out, string(v))
-	}
-	return out
-}
-
 // ---- dashboard ----
 
 type assignListItem struct {
@@ -139,32 +123,21 @@ func (s *Server) handleNewAssignment(c *fiber.Ctx) error {
 	return s.assignFormPage(c, assignForm{TimeLimitMinutes: "90", Deadline: time.Now().UTC().Add(7 * 24 * time.Hour).Format(deadlineLayout), Interview: true}, nil)
 }
 
-// assignmentInput is the JSON body of POST /api/v1/assignments.
-type assignmentInput struct {
-	Title            string    `json:"title"`
-	Challenges       []string  `json:"challenges"`
-	TimeLimitMinutes int       `json:"time_limit_minutes"`
-	Deadline         time.Time `json:"deadline"`
-	InterviewMode    bool      `json:"interview_mode"`
-	HintsAllowed     bool      `json:"hints_allowed"`
-}
-
-// parseAssignment reads the form or JSON body; the form echo is for
-// re-showing the form with an error.
+// parseAssignment reads the form or JSON body (readInput: the same field
+// names either way; JSON may also say "challenges" and give the deadline in
+// RFC 3339); the form echo is for re-showing the form with an error.
 func parseAssignment(c *fiber.Ctx) (assignments.NewAssignment, assignForm, error) {
-	if isJSONBody(c) {
-		var in assignmentInput
-		if err := c.BodyParser(&in); err != nil {
-			return assignments.NewAssignment{}, assignForm{}, &assignments.ValidationError{Field: "body", Msg: "expected JSON {title, challenges, time_limit_minutes, deadline (RFC 3339), interview_mode, hints_allowed}: " + err.Error()}
-		}
-		out := assignments.NewAssignment{Title: in.Title, ChallengeIDs: in.Challenges, Deadline: in.Deadline, InterviewMode: in.InterviewMode, HintsAllowed: in.HintsAllowed}
-		var err error
-		out.TimeLimit, err = limitMinutes(in.TimeLimitMinutes)
-		return out, assignForm{}, err
+	body, err := readInput(c)
+	if err != nil {
+		return assignments.NewAssignment{}, assignForm{}, &assignments.ValidationError{Field: "body", Msg: "expected a form or JSON {title, challenges, time_limit_minutes, deadline, interview_mode, hints_allowed}: " + err.Error()}
 	}
-	f := assignForm{Title: c.FormValue("title"), TimeLimitMinutes: c.FormValue("time_limit_minutes"), Deadline: c.FormValue("deadline"),
-		Interview: c.FormValue("interview_mode") != "", Hints: c.FormValue("hints_allowed") != ""}
-	in := assignments.NewAssignment{Title: f.Title, ChallengeIDs: formValues(c, "challenge"), InterviewMode: f.Interview, HintsAllowed: f.Hints}
+	f := assignForm{Title: body.Get("title"), TimeLimitMinutes: body.Get("time_limit_minutes"), Deadline: body.Get("deadline"),
+		Interview: body.Has("interview_mode"), Hints: body.Has("hints_allowed")}
+	ids := body.All("challenge")
+	if len(ids) == 0 {
+		ids = body.All("challenges")
+	}
+	in := assignments.NewAssignment{Title: f.Title, ChallengeIDs: ids, InterviewMode: f.Interview, HintsAllowed: f.Hints}
 	mins, err := strconv.Atoi(strings.TrimSpace(f.TimeLimitMinutes))
 	if err != nil {
 		return in, f, &assignments.ValidationError{Field: "time_limit", Msg: fmt.Sprintf("%q is not a whole number of minutes", f.TimeLimitMinutes)}
@@ -173,6 +146,9 @@ func parseAssignment(c *fiber.Ctx) (assignments.NewAssignment, assignForm, error
 		return in, f, err
 	}
 	dl, err := time.ParseInLocation(deadlineLayout, strings.TrimSpace(f.Deadline), time.UTC)
+	if err != nil {
+		dl, err = time.Parse(time.RFC3339, strings.TrimSpace(f.Deadline))
+	}
 	if err != nil {
 		return in, f, &assignments.ValidationError{Field: "deadline", Msg: fmt.Sprintf("%q is not a date and time like 2030-01-31T17:00", f.Deadline)}
 	}
@@ -293,19 +269,17 @@ type inviteInput struct {
 
 func parseInvite(c *fiber.Ctx) (assignments.NewInvite, error) {
 	var in inviteInput
-	if isJSONBody(c) {
-		if err := c.BodyParser(&in); err != nil {
-			return assignments.NewInvite{}, &assignments.ValidationError{Field: "body", Msg: "expected JSON {name, email, expires_in_days}: " + err.Error()}
+	body, err := readInput(c)
+	if err != nil {
+		return assignments.NewInvite{}, &assignments.ValidationError{Field: "body", Msg: "expected a form or JSON {name, email, expires_in_days}: " + err.Error()}
+	}
+	in.Name, in.Email = body.Get("name"), body.Get("email")
+	if v := strings.TrimSpace(body.Get("expires_in_days")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return assignments.NewInvite{Name: in.Name, Email: in.Email}, &assignments.ValidationError{Field: "expires_in_days", Msg: fmt.Sprintf("%q is not a whole number of days", v)}
 		}
-	} else {
-		in.Name, in.Email = c.FormValue("name"), c.FormValue("email")
-		if v := strings.TrimSpace(c.FormValue("expires_in_days")); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil {
-				return assignments.NewInvite{Name: in.Name, Email: in.Email}, &assignments.ValidationError{Field: "expires_in_days", Msg: fmt.Sprintf("%q is not a whole number of days", v)}
-			}
-			in.ExpiresInDays = n
-		}
+		in.ExpiresInDays = n
 	}
 	if in.ExpiresInDays < 0 || in.ExpiresInDays > 90 {
 		return assignments.NewInvite{Name: in.Name, Email: in.Email}, &assignments.ValidationError{Field: "expires_in_days", Msg: "must be between 1 and 90 days"}

@@ -107,22 +107,13 @@ func (s *Server) csrfProtect(c *fiber.Ctx) error {
 	return c.Next()
 }
 
-// csrfFromBody reads the token from the request body only (urlencoded or
-// multipart form). Never from the query string, as c.FormValue would: a
-// token in a URL ends up in logs, Referer headers and browser history.
+// csrfFromBody reads the token from the request body only (urlencoded,
+// multipart or JSON, through readInput). Never from the query string, as
+// c.FormValue would: a token in a URL ends up in logs, Referer headers and
+// browser history.
 func csrfFromBody(c *fiber.Ctx) string {
-	ct := strings.ToLower(c.Get(fiber.HeaderContentType))
-	switch {
-	case strings.HasPrefix(ct, fiber.MIMEApplicationForm):
-		return string(c.Context().PostArgs().Peek(csrfField))
-	case strings.HasPrefix(ct, fiber.MIMEMultipartForm):
-		form, err := c.MultipartForm()
-		if err != nil || len(form.Value[csrfField]) == 0 {
-			return ""
-		}
-		return form.Value[csrfField][0]
-	}
-	return ""
+	in, _ := readInput(c)
+	return in.Get(csrfField)
 }
 
 func (s *Server) sameOrigin(origin string) bool {
@@ -182,7 +173,11 @@ func (s *Server) handleLoginPage(c *fiber.Ctx) error {
 }
 
 func (s *Server) handleLogin(c *fiber.Ctx) error {
-	email, password, next := c.FormValue("email"), c.FormValue("password"), c.FormValue("next")
+	in, err := readInput(c)
+	if err != nil {
+		return badInput(err)
+	}
+	email, password, next := in.Get("email"), in.Get("password"), in.Get("next")
 	if old := c.Cookies(sessionCookie); old != "" {
 		_ = s.deps.Accounts.Logout(c.UserContext(), old) // rotate: the old session dies
 	}
@@ -219,8 +214,12 @@ func (s *Server) handleRegister(c *fiber.Ctx) error {
 	if !s.cfg.AllowSignup {
 		return fiber.NewError(fiber.StatusForbidden, "sign-up is closed on this server; ask an administrator for an account")
 	}
-	email, name, password, next := c.FormValue("email"), c.FormValue("name"), c.FormValue("password"), c.FormValue("next")
-	_, err := s.deps.Accounts.CreateUser(c.UserContext(), accounts.NewUser{Email: email, Name: name, Password: password, Role: accounts.RoleCandidate})
+	in, err := readInput(c)
+	if err != nil {
+		return badInput(err)
+	}
+	email, name, password, next := in.Get("email"), in.Get("name"), in.Get("password"), in.Get("next")
+	_, err = s.deps.Accounts.CreateUser(c.UserContext(), accounts.NewUser{Email: email, Name: name, Password: password, Role: accounts.RoleCandidate})
 	if err != nil {
 		status, msg, ok := retryRefusal(c, err) // hashing queue full: 503
 		if !ok {

@@ -242,7 +242,15 @@ func (s *Server) handlePublish(published bool) fiber.Handler {
 
 func (s *Server) handleSelfTest(c *fiber.Ctx) error {
 	runs := 1
-	if v := c.FormValue("runs"); v != "" {
+	in, err := readInput(c)
+	if err != nil {
+		return badInput(err)
+	}
+	v := in.Get("runs")
+	if v == "" {
+		v = c.Query("runs") // a number of runs is no secret
+	}
+	if v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 5 {
 			return fiber.NewError(fiber.StatusBadRequest, "runs must be 1 to 5")

@@ -18,13 +18,11 @@ func (s *Server) registerLint() {
 // handleLintWorkflow lints a GitHub Actions workflow with actionlint and
 // the offline runner's rules; problems come back at line:col.
 func (s *Server) handleLintWorkflow(c *fiber.Ctx) error {
-	var in struct {
-		Path    string `json:"path"`
-		Content string `json:"content"`
+	body, err := readInput(c)
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, "body must be JSON or a form with path and content: "+err.Error())
 	}
-	if err := c.BodyParser(&in); err != nil {
-		return fiber.NewError(fiber.StatusBadRequest, "body must be JSON {path, content}")
-	}
+	in := struct{ Path, Content string }{body.Get("path"), body.Get("content")}
 	if len(in.Content) > maxLintBytes {
 		return fiber.NewError(fiber.StatusRequestEntityTooLarge, "workflow larger than 256 KiB")
 	}

@@ -470,12 +470,11 @@ func (s *Server) handleWriteFile(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	var body struct {
-		Content string `json:"content"`
+	in, err := readInput(c)
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, "expected JSON {\"content\": \"…\"} or a form field content: "+err.Error())
 	}
-	if err := c.BodyParser(&body); err != nil {
-		return fiber.NewError(fiber.StatusBadRequest, "expected JSON {\"content\": \"…\"}: "+err.Error())
-	}
+	body := struct{ Content string }{in.Get("content")}
 	if err := s.deps.Attempts.WriteFile(c.UserContext(), a, c.Query("path"), []byte(body.Content)); err != nil {
 		return err
 	}

@@ -173,25 +173,11 @@ func (s *Server) handleReport(c *fiber.Ctx) error {
 }
 
 func (s *Server) handleSaveReview(c *fiber.Ctx) error {
-	var body struct {
-		Notes       string `json:"notes" form:"notes"`
-		RubricScore string `json:"rubric_score" form:"rubric_score"`
+	in, err := readInput(c)
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, "expected a form or JSON {notes, rubric_score}: "+err.Error())
 	}
-	if isJSONBody(c) {
-		var in struct {
-			Notes       string `json:"notes"`
-			RubricScore *int   `json:"rubric_score"`
-		}
-		if err := c.BodyParser(&in); err != nil {
-			return fiber.NewError(fiber.StatusBadRequest, "expected JSON {notes, rubric_score}: "+err.Error())
-		}
-		body.Notes = in.Notes
-		if in.RubricScore != nil {
-			body.RubricScore = strconv.Itoa(*in.RubricScore)
-		}
-	} else {
-		body.Notes, body.RubricScore = c.FormValue("notes"), c.FormValue("rubric_score")
-	}
+	body := struct{ Notes, RubricScore string }{in.Get("notes"), in.Get("rubric_score")}
 	var rubric *int
 	if v := strings.TrimSpace(body.RubricScore); v != "" {
 		n, err := strconv.Atoi(v)
