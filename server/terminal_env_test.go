@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/docker/docker/client"
-
 	"github.com/opsdojo/opsdojo/accounts"
 	"github.com/opsdojo/opsdojo/attempts"
 	"github.com/opsdojo/opsdojo/ids"
@@ -40,7 +38,7 @@ type termEnv struct {
 	srv      *server.Server
 	base     string // http://127.0.0.1:port
 	st       *storetest.Store
-	cli      *client.Client
+	cli      sandboxtest.Docker
 	image    string
 	mgr      *sandbox.Manager
 	hub      *terminal.Hub

@@ -6,24 +6,16 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/opsdojo/opsdojo/accounts"
 	"github.com/opsdojo/opsdojo/assignments"
-	"github.com/opsdojo/opsdojo/attempts"
-	"github.com/opsdojo/opsdojo/authoring"
-	"github.com/opsdojo/opsdojo/challenges"
 	"github.com/opsdojo/opsdojo/grader"
-	"github.com/opsdojo/opsdojo/recording"
 	"github.com/opsdojo/opsdojo/sandbox"
 	"github.com/opsdojo/opsdojo/server"
 	"github.com/opsdojo/opsdojo/store"
-	"github.com/opsdojo/opsdojo/terminal"
 )
 
 // commonFlags are the flags shared by every command that touches the
@@ -118,6 +110,7 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 	hibRetention := fs.Duration("hibernate-retention", sandbox.DefaultHibernateRetention, "a hibernated practice sandbox not resumed for this long is deleted")
 	maxHibernated := fs.Int("max-hibernated", sandbox.DefaultMaxHibernated, "hibernated practice sandboxes (images) kept; past it the oldest is deleted")
 	maxHibernatedPerUser := fs.Int("max-hibernated-per-user", sandbox.DefaultMaxHibernatedPerUser, "hibernated practice sandboxes kept per user; past it the user's oldest is deleted")
+	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus /metrics on this separate address, e.g. 127.0.0.1:9464 (empty: not served); keep it off the public network, see docs/OPERATIONS.md")
 	sandboxRuntime := fs.String("runtime", sandbox.RuntimeRunc, "sandbox runtime: runc, or runsc for gVisor (a second wall; slower, see docs/SANDBOX.md; register it with scripts/setup-host.sh)")
 	// ---- take-home assignments: flags (wiring below, before server.New) ----
 	webhookURL := fs.String("webhook-url", "", "POST signed take-home events (invite opened, submitted, graded) to this URL; empty disables webhooks")
@@ -136,159 +129,39 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-
-	st, err := cf.openMigrated(ctx, log)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	// Listen early: a port in use is reported before anything starts, and
-	// the default public URL is the real address (--addr may use port 0).
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return listenError(*addr, err)
-	}
-	defer ln.Close()
-	if *publicURL == "" {
-		*publicURL = "http://" + ln.Addr().String()
-	}
-
-	dc, err := newDockerClient()
-	if err != nil {
-		return err
-	}
-	defer dc.Close()
-	docker := sandbox.NewPinger(dc)
-	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	if err := docker.Ping(pctx); err != nil {
-		log.Warn("Docker is unreachable: sandboxes cannot start until it is back; /readyz reports it", "err", err)
-	}
-	cancel()
-
-	acc := accounts.New(st, accounts.Config{IdleTimeout: *idle, AbsoluteTimeout: *maxAge, LoginFailuresPerIP: *ipFailures, HashConcurrency: *hashConcurrency, HashWait: *hashWait}, log, time.Now)
-	created, pw, err := acc.EnsureAdmin(ctx, *adminEmail, *adminPassword)
-	if err != nil {
-		return err
-	}
-	if created && *adminPassword == "" {
-		// Printed once, to the terminal, never to the log stream.
-		fmt.Fprintf(app.stderr, "\n  First start: created admin %s with password %s\n  Log in and change it; it is not shown again.\n\n", *adminEmail, pw)
-	} else if created {
-		log.Info("created first admin from configuration", "email", *adminEmail)
-	}
-
-	// Sandboxes, catalog, attempts and grading workers.
-	cfg := sandbox.Config{Instance: *instance, MaxSandboxes: *maxSandboxes, MaxPerOwner: *maxPerUser, ProbeImage: *probeImage, PrespawnShell: true, Runtime: *sandboxRuntime}
-	if *poolImage != "" && *poolSize > 0 {
-		cfg.Pools = []sandbox.PoolConfig{{Image: *poolImage, Size: *poolSize}}
-	}
-	cfg.DefaultIdle = *sandboxIdle
-	mgr, err := sandbox.NewManager(dc, cfg, log, time.Now)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		defer cancel()
-		_ = mgr.Close(cctx)
-	}()
-	g := grader.New(mgr, grader.NewDockerBuilder(sandbox.NewImageBuilder(dc), *probeImage).WithPolicy(grader.BuildPolicy{BaseImages: splitList(*buildBases)}), log, time.Now)
-	var svc *attempts.Service
-	// Uploaded challenges live under the data dir, beside the shipped ones.
-	uploads := filepath.Join(*cf.dataDir, "challenges")
-	if err := os.MkdirAll(uploads, 0o750); err != nil {
-		return fmt.Errorf("create %s: %w (check --data-dir)", uploads, err)
-	}
-	uploadsAbs, _ := filepath.Abs(uploads)
-	cat := challenges.NewCatalog(challenges.CatalogOptions{Roots: append(splitList(*challengeDirs), uploads), Interval: *reload, Logger: log,
-		Load: challenges.LoadOptions{AllowedImages: splitList(*allowedImages)},
-		OnChange: func(ctx context.Context, ch *challenges.Challenge) {
-			if err := svc.Remember(ctx, ch); err != nil {
-				log.Warn("record challenge version", "challenge", ch.ID, "err", err)
-			}
-		}})
-	svc = attempts.New(st, mgr, cat, g, attempts.Config{Workers: *graders,
-		// Shipped challenges are published when first seen; uploads wait
-		// for an author to publish them.
-		AutoPublish: func(ch *challenges.Challenge) bool {
-			return !strings.HasPrefix(ch.Dir, uploadsAbs+string(filepath.Separator))
+	cfg := serveConfig{
+		Store: store.Options{DB: *cf.db, DataDir: *cf.dataDir},
+		Addr:  *addr,
+		Server: server.Config{
+			PublicURL:       *publicURL,
+			ShutdownTimeout: *shutdown,
+			BodyLimit:       *bodyLimit,
+			AllowSignup:     *allowSignup,
+			TrustedProxies:  proxies,
 		},
-	}, log, time.Now)
-	mgr.SetHibernation(sandbox.HibernateConfig{Retention: *hibRetention, MaxImages: *maxHibernated, MaxPerOwner: *maxHibernatedPerUser})
-	mgr.SetKeep(svc.AwaitingFreeze) // a take-home past its TTL stays until its submission is frozen
-	author := authoring.New(uploads, cat, st, grader.NewSelfTester(mgr, g, 1), log)
-	if err := cat.Reload(ctx); err != nil {
-		return fmt.Errorf("load challenges from %s: %w (set --challenges)", *challengeDirs, err)
+		Accounts:      accounts.Config{IdleTimeout: *idle, AbsoluteTimeout: *maxAge, LoginFailuresPerIP: *ipFailures, HashConcurrency: *hashConcurrency, HashWait: *hashWait},
+		AdminEmail:    *adminEmail,
+		AdminPassword: *adminPassword,
+		MetricsAddr:   *metricsAddr,
+		Sandbox: sandbox.Config{Instance: *instance, MaxSandboxes: *maxSandboxes, MaxPerOwner: *maxPerUser, ProbeImage: *probeImage, PrespawnShell: true, Runtime: *sandboxRuntime,
+			DefaultIdle: *sandboxIdle},
+		Hibernation:    sandbox.HibernateConfig{Retention: *hibRetention, MaxImages: *maxHibernated, MaxPerOwner: *maxHibernatedPerUser},
+		ProbeImage:     *probeImage,
+		BuildBases:     splitList(*buildBases),
+		ChallengeDirs:  splitList(*challengeDirs),
+		AllowedImages:  splitList(*allowedImages),
+		CatalogReload:  *reload,
+		Graders:        *graders,
+		Webhook:        assignments.WebhookConfig{URL: *webhookURL, Secret: *webhookSecret},
+		InviteTTL:      *inviteTTL,
+		AssignInterval: *assignInterval,
 	}
-	for id, probs := range cat.Problems() {
-		log.Warn("challenge has problems; the last good version (if any) is served", "challenge", id, "problems", probs.Error())
+	if *poolImage != "" && *poolSize > 0 {
+		cfg.Sandbox.Pools = []sandbox.PoolConfig{{Image: *poolImage, Size: *poolSize}}
 	}
-	log.Info("challenges loaded", "count", len(cat.List(challenges.Filter{})))
-	bg, stopBG := context.WithCancel(ctx)
-	defer stopBG()
-	if docker.Ping(ctx) == nil {
-		if rep, err := svc.Reconcile(ctx); err != nil {
-			log.Warn("reconcile sandboxes", "err", err)
-		} else {
-			log.Info("reconciled sandboxes", "report", fmt.Sprintf("%+v", rep))
-		}
-		go func() {
-			if err := mgr.FillPool(bg); err != nil && bg.Err() == nil {
-				log.Warn("warm pool", "err", err)
-			}
-		}()
-	}
-	go mgr.RunReaper(bg)
-	go svc.RunWorkers(bg)
-	go func() { _ = cat.Run(bg) }()
-
-	// Browser terminals: single-use tickets, shells that survive a
-	// reconnect, and asciicast recordings under the data dir.
-	tickets := terminal.NewTickets(0, nil)
-	rec := recording.New(recording.Config{Dir: filepath.Join(*cf.dataDir, "recordings"), Store: st, Log: log})
-	hub := terminal.NewHub(terminal.SandboxAttacher{M: mgr}, terminal.Config{Log: log,
-		Record: func(attempt, term string, cols, rows int) terminal.RecordSink {
-			return rec.Start(attempt, term, cols, rows)
-		}})
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		_ = hub.Shutdown(cctx)
-		_ = rec.Close(cctx)
-	}()
-
-	// ---- take-home assignments, review and webhooks (package assignments) ----
-	if *webhookURL != "" {
-		if err := assignments.ValidateWebhookURL(*webhookURL); err != nil {
-			return fmt.Errorf("--webhook-url: %w", err)
-		}
-		if len(*webhookSecret) < 16 {
-			return errors.New("--webhook-url needs --webhook-secret (OPSDOJO_WEBHOOK_SECRET) of at least 16 characters to sign with")
-		}
-	}
-	review := assignments.New(st, svc, mgr, cat, rec, assignments.Config{PublicURL: *publicURL, InviteTTL: *inviteTTL, Interval: *assignInterval,
-		Webhook: assignments.WebhookConfig{URL: *webhookURL, Secret: *webhookSecret}}, log, time.Now)
-	review.UseTerminals(hub) // submit closes the take-home's terminals at the freeze instant
-	go review.Run(bg)
-	// ---- end of take-home assignments ----
-
-	srv, err := server.New(server.Config{
-		PublicURL:       *publicURL,
-		ShutdownTimeout: *shutdown,
-		BodyLimit:       *bodyLimit,
-		AllowSignup:     *allowSignup,
-		TrustedProxies:  proxies,
-	}, server.Deps{Log: log, Database: st, Docker: docker, Accounts: acc, Catalog: cat, Attempts: svc, Runs: st,
-		Authoring: author, Published: st, Review: server.ReviewDeps{Service: review},
-		Terminal: server.TerminalDeps{Hub: hub, Tickets: tickets, Recordings: st, RecordingFiles: rec}})
-	if err != nil {
-		return err
-	}
-	if app.onListen != nil {
-		app.onListen(ln.Addr().String())
-	}
-	log.Info("opsdojo listening", "url", *publicURL, "addr", ln.Addr().String(), "database", st.Dialect(), "data_dir", *cf.dataDir)
-	return srv.Serve(ctx, ln)
+	m := NewMain(cfg, app, log)
+	defer m.Close()
+	return m.Run(ctx)
 }
 
 func listenError(addr string, err error) error {

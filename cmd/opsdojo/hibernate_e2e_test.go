@@ -6,11 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/filters"
-	"github.com/docker/docker/api/types/image"
-	"github.com/docker/docker/client"
-
 	"github.com/opsdojo/opsdojo/sandbox"
 	"github.com/opsdojo/opsdojo/sandbox/sandboxtest"
 )
@@ -39,7 +34,7 @@ func TestIdlePracticeSandboxKeepsWork(t *testing.T) {
 
 	// Truly gone: hibernated again, then its image deleted.
 	waitHibernated(t, ctx, dc, srv.Instance, id)
-	removeHibernationImages(dc, srv.Instance, id)
+	removeHibernationImages(t, dc, srv.Instance, id)
 	code, body := cl.do("POST", "/api/v1/attempts/"+id+"/check", nil, "application/json")
 	if code != 410 || !strings.Contains(body, "gone") || strings.Contains(body, "sandbox not found") {
 		t.Fatalf("check on a gone sandbox: %d %s", code, body)
@@ -51,19 +46,11 @@ func TestIdlePracticeSandboxKeepsWork(t *testing.T) {
 
 // waitHibernated waits (bounded) until the attempt has no container and a
 // hibernation image.
-func waitHibernated(t *testing.T, ctx context.Context, dc *client.Client, inst, attempt string) {
+func waitHibernated(t *testing.T, ctx context.Context, dc sandboxtest.Docker, inst, attempt string) {
 	t.Helper()
 	for i := 0; i < 120; i++ {
-		cs, err := dc.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(
-			filters.Arg("label", sandbox.LabelInstance+"="+inst), filters.Arg("label", sandbox.LabelAttempt+"="+attempt))})
-		if err != nil {
-			t.Fatal(err)
-		}
-		imgs, err := dc.ImageList(ctx, image.ListOptions{Filters: filters.NewArgs(
-			filters.Arg("label", sandbox.LabelInstance+"="+inst), filters.Arg("label", sandbox.LabelHibernated+"="+attempt))})
-		if err != nil {
-			t.Fatal(err)
-		}
+		cs := sandboxtest.Containers(t, dc, sandbox.LabelInstance+"="+inst, sandbox.LabelAttempt+"="+attempt)
+		imgs := sandboxtest.Images(t, dc, sandbox.LabelInstance+"="+inst, sandbox.LabelHibernated+"="+attempt)
 		if len(cs) == 0 && len(imgs) == 1 {
 			return
 		}
@@ -78,20 +65,13 @@ func waitHibernated(t *testing.T, ctx context.Context, dc *client.Client, inst, 
 
 // removeHibernationImages deletes the instance's hibernation images (of
 // one attempt when attempt is set).
-func removeHibernationImages(dc *client.Client, inst, attempt string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	f := filters.NewArgs(filters.Arg("label", sandbox.LabelInstance+"="+inst), filters.Arg("label", sandbox.LabelHibernated))
+func removeHibernationImages(t *testing.T, dc sandboxtest.Docker, inst, attempt string) {
+	t.Helper()
+	hib := sandbox.LabelHibernated
 	if attempt != "" {
-		f = filters.NewArgs(filters.Arg("label", sandbox.LabelInstance+"="+inst), filters.Arg("label", sandbox.LabelHibernated+"="+attempt))
+		hib += "=" + attempt
 	}
-	imgs, err := dc.ImageList(ctx, image.ListOptions{Filters: f})
-	if err != nil {
-		return
-	}
-	for _, im := range imgs {
-		_, _ = dc.ImageRemove(ctx, im.ID, image.RemoveOptions{Force: true, PruneChildren: true})
-	}
+	sandboxtest.RemoveImages(t, dc, sandbox.LabelInstance+"="+inst, hib)
 }
 
 // startIdleAttempt serves the test challenges with a one-second idle
@@ -101,7 +81,7 @@ func startIdleAttempt(t *testing.T) (srv *e2eServer, cl *apiClient, attemptID st
 	t.Helper()
 	dc := sandboxtest.Client(t)
 	srv = startServer(t, "testdata/challenges", "--sandbox-idle-timeout", "1s", "--pool-size", "0")
-	t.Cleanup(func() { removeHibernationImages(dc, srv.Instance, "") })
+	t.Cleanup(func() { removeHibernationImages(t, dc, srv.Instance, "") })
 	cl = newClient(t, srv.URL)
 	cl.login("admin@opsdojo.local", "admin password 1")
 	var started struct {

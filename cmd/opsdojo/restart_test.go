@@ -6,9 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/filters"
-
 	"github.com/opsdojo/opsdojo/sandbox"
 	"github.com/opsdojo/opsdojo/sandbox/sandboxtest"
 )
@@ -45,7 +42,7 @@ func TestRestartKeepsLiveSandboxesAndLeavesNoOrphan(t *testing.T) {
 	first.Stop()
 
 	second := startServer(t, "testdata/challenges", "--data-dir", first.DataDir, "--instance", first.Instance)
-	if _, err := dc.ContainerInspect(ctx, orphan.ID); err == nil {
+	if sandboxtest.Exists(t, dc, orphan.ID) {
 		t.Fatalf("orphan sandbox %s survived the restart", orphan.ID[:12])
 	}
 	cl2 := newClient(t, second.URL)
@@ -57,11 +54,7 @@ func TestRestartKeepsLiveSandboxesAndLeavesNoOrphan(t *testing.T) {
 		t.Fatalf("check after restart: %d score %d (the work saved before the restart must still be there)", code, res.Score)
 	}
 	// Nothing of this instance is left but the adopted sandbox and the pool.
-	list, err := dc.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", "io.opsdojo.instance="+first.Instance))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range list {
+	for _, c := range sandboxtest.Containers(t, dc, "io.opsdojo.instance="+first.Instance) {
 		name := strings.Join(c.Names, ",")
 		if strings.Contains(name, "ghost") || c.ID == orphan.ID {
 			t.Errorf("leftover container %s %s", c.ID[:12], name)

@@ -30,6 +30,10 @@ const (
 	sweepTimeout  = 60 * time.Second
 )
 
+// Docker is the client tests get from Client and hand to the helpers (an
+// alias: tests outside sandbox name it without importing the Docker SDK).
+type Docker = *client.Client
+
 // Unavailable skips t, or fails it when the environment says CI=true.
 func Unavailable(t testing.TB, format string, args ...any) {
 	t.Helper()
@@ -83,47 +87,102 @@ func NeedImage(t testing.TB, cli *client.Client, ref, how string) {
 	}
 }
 
-// Labelled returns the ids of the images and the containers (running or
-// not) that carry label (key=value).
-func Labelled(t testing.TB, cli *client.Client, label string) (images, containers []string) {
+// labelFilter matches what carries every label (key or key=value).
+func labelFilter(labels []string) filters.Args {
+	f := filters.NewArgs()
+	for _, l := range labels {
+		f.Add("label", l)
+	}
+	return f
+}
+
+// Labelled returns the ids of the images (intermediate ones included) and
+// the containers (running or not) that carry every label (key or
+// key=value): what must not be left behind.
+func Labelled(t testing.TB, cli *client.Client, labels ...string) (images, containers []string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), sweepTimeout)
 	defer cancel()
-	f := filters.NewArgs(filters.Arg("label", label))
-	imgs, err := cli.ImageList(ctx, image.ListOptions{All: true, Filters: f})
+	imgs, err := cli.ImageList(ctx, image.ListOptions{All: true, Filters: labelFilter(labels)})
 	if err != nil {
-		t.Fatalf("list images labelled %s: %v", label, err)
-	}
-	ctrs, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: f})
-	if err != nil {
-		t.Fatalf("list containers labelled %s: %v", label, err)
+		t.Fatalf("list images labelled %v: %v", labels, err)
 	}
 	for _, i := range imgs {
 		images = append(images, i.ID)
 	}
-	for _, c := range ctrs {
+	for _, c := range Containers(t, cli, labels...) {
 		containers = append(containers, c.ID)
 	}
 	return images, containers
 }
 
-// SweepLabelled removes the containers and then the images that carry
-// label (key=value): what a test's image builds left behind.
-func SweepLabelled(t testing.TB, cli *client.Client, label string) {
+// Images returns the ids of the top-level images (as `docker images`
+// lists them, without intermediate parents) that carry every label.
+func Images(t testing.TB, cli *client.Client, labels ...string) []string {
 	t.Helper()
-	imgs, ctrs := Labelled(t, cli, label)
 	ctx, cancel := context.WithTimeout(context.Background(), sweepTimeout)
 	defer cancel()
-	for _, id := range ctrs {
-		if err := cli.ContainerRemove(ctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true}); err != nil {
-			t.Logf("sweep %s: remove container %.12s: %v", label, id, err)
-		}
+	imgs, err := cli.ImageList(ctx, image.ListOptions{Filters: labelFilter(labels)})
+	if err != nil {
+		t.Fatalf("list images labelled %v: %v", labels, err)
 	}
+	ids := make([]string, 0, len(imgs))
+	for _, i := range imgs {
+		ids = append(ids, i.ID)
+	}
+	return ids
+}
+
+// Containers lists the containers (running or not) that carry every label.
+func Containers(t testing.TB, cli *client.Client, labels ...string) []container.Summary {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), sweepTimeout)
+	defer cancel()
+	ctrs, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: labelFilter(labels)})
+	if err != nil {
+		t.Fatalf("list containers labelled %v: %v", labels, err)
+	}
+	return ctrs
+}
+
+// Exists reports whether the daemon knows container id.
+func Exists(t testing.TB, cli *client.Client, id string) bool {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), pingTimeout)
+	defer cancel()
+	_, err := cli.ContainerInspect(ctx, id)
+	if err != nil && !errdefs.IsNotFound(err) {
+		t.Fatalf("inspect container %.12s: %v", id, err)
+	}
+	return err == nil
+}
+
+// RemoveImages removes the top-level images that carry every label (key
+// or key=value), with their untagged parents.
+func RemoveImages(t testing.TB, cli *client.Client, labels ...string) {
+	t.Helper()
+	imgs := Images(t, cli, labels...)
+	ctx, cancel := context.WithTimeout(context.Background(), sweepTimeout)
+	defer cancel()
 	for _, id := range imgs {
 		if _, err := cli.ImageRemove(ctx, id, image.RemoveOptions{Force: true, PruneChildren: true}); err != nil && !errdefs.IsNotFound(err) {
-			t.Logf("sweep %s: remove image %.19s: %v", label, id, err)
+			t.Logf("remove image %.19s labelled %v: %v", id, labels, err)
 		}
 	}
+}
+
+// SweepLabelled removes the containers and then the images that carry
+// every label: what a test's image builds left behind.
+func SweepLabelled(t testing.TB, cli *client.Client, labels ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), sweepTimeout)
+	defer cancel()
+	for _, c := range Containers(t, cli, labels...) {
+		if err := cli.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true, RemoveVolumes: true}); err != nil {
+			t.Logf("sweep %v: remove container %.12s: %v", labels, c.ID, err)
+		}
+	}
+	RemoveImages(t, cli, labels...)
 }
 
 // Instance returns a fresh instance name for a sandbox.Config and registers
