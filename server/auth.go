@@ -40,6 +40,9 @@ func sessionFrom(c *fiber.Ctx) *accounts.Session {
 // authenticate loads the session from the cookie when there is one. It
 // never rejects: routes that need a login use requireRole.
 func (s *Server) authenticate(c *fiber.Ctx) error {
+	if raw, ok := bearerToken(c); ok {
+		return s.authenticateBearer(c, raw) // tokens.go: cookies ignored
+	}
 	if s.deps.Accounts == nil {
 		return c.Next()
 	}
@@ -86,6 +89,12 @@ func (s *Server) csrfToken(c *fiber.Ctx) string {
 func (s *Server) csrfProtect(c *fiber.Ctx) error {
 	switch c.Method() {
 	case fiber.MethodGet, fiber.MethodHead, fiber.MethodOptions:
+		return c.Next()
+	}
+	if tokenFrom(c) != nil {
+		// A Bearer token authenticated the request: a browser never sends
+		// one by itself, so a cross-site page cannot forge it (tokens.go),
+		// whatever Origin it comes from.
 		return c.Next()
 	}
 	if origin := c.Get(fiber.HeaderOrigin); origin != "" && !s.sameOrigin(origin) {

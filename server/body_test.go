@@ -56,6 +56,10 @@ var bodyRoutes = map[string]url.Values{
 	"POST /api/v1/attempts/:id/reset":                       nil,
 	"PUT /api/v1/attempts/:id/files":                        {"content": {"echo hi\n"}},
 	"POST /api/v1/attempts/:attempt/terminals/:term/ticket": nil,
+	"POST /api/v1/tokens":                                   {"name": {"ci"}, "scope": {"assignments"}, "expires_in_days": {"30"}},
+	"POST /account/tokens":                                  {"name": {"ci"}, "scope": {"read"}, "expires_in_days": {"30"}},
+	"POST /account/tokens/:id/revoke":                       nil,
+	"DELETE /api/v1/tokens/:id":                             nil,
 }
 
 // asJSON turns form values into the JSON a client would send: one value a
@@ -135,6 +139,7 @@ func TestEveryBodyRouteReadsJSONLikeAForm(t *testing.T) {
 	// Stub collaborators (never called) so that every route is mounted.
 	deps := Deps{
 		Accounts:  struct{ Accounts }{},
+		Tokens:    struct{ APITokens }{},
 		Catalog:   struct{ Catalog }{},
 		Attempts:  struct{ Attempts }{},
 		Authoring: struct{ Authoring }{},

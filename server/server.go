@@ -58,6 +58,8 @@ type Deps struct {
 	Docker   Pinger
 	Terminal TerminalDeps
 	Accounts Accounts
+	// Tokens, when set, enables personal access tokens (tokens.go).
+	Tokens   APITokens
 	Catalog  Catalog
 	Attempts Attempts
 	Review   ReviewDeps
@@ -166,6 +168,7 @@ func (s *Server) routes() {
 	api.Post("/logout", s.requireRole(), s.handleLogout)
 	api.Get("/me", s.requireRole(), s.handleMe)
 	s.registerAccount()
+	s.registerTokens()
 	s.registerPractice()
 	s.registerAssignments()
 	s.registerAuthoring()

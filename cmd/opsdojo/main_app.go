@@ -346,6 +346,7 @@ func (m *Main) openAssignments(context.Context) error {
 // openServer makes the HTTP server over the services.
 func (m *Main) openServer(context.Context) error {
 	srv, err := server.New(m.cfg.Server, server.Deps{Log: m.log, Database: m.st, Docker: m.docker, Accounts: m.acc, Catalog: m.cat, Attempts: m.svc,
+		Tokens:    accounts.NewTokens(m.st, time.Now),
 		Authoring: m.author, Published: m.st, Review: server.ReviewDeps{Service: m.review},
 		Terminal: server.TerminalDeps{Hub: m.hub, Tickets: m.tickets, Recordings: m.st, RecordingFiles: m.rec},
 		Observe:  m.met.HTTPMiddleware()})
