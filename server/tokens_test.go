@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -204,5 +205,41 @@ func TestInviteSessionCannotCreateTokens(t *testing.T) {
 	sess := &accounts.Session{User: &accounts.User{ID: "u1", Role: accounts.RoleCandidate}, InviteID: "inv"}
 	if _, _, err := tokens.Create(context.Background(), sess, nil, accounts.NewAPIToken{Name: "x", Scope: accounts.ScopeRead}); err != accounts.ErrTokenFromInvite {
 		t.Fatalf("invite session creating a token: %v, want ErrTokenFromInvite", err)
+	}
+}
+
+// TestAPITokensPage: the account page creates a token (shown once), lists
+// it by its prefix, and revokes it.
+func TestAPITokensPage(t *testing.T) {
+	t.Parallel()
+	w := newTokenWorld(t, storetest.SQLite)
+	alice := w.login(t, "alice@example.com", "manager password 1")
+	csrf := alice.csrf("/account/tokens")
+	code, body, _ := alice.do("POST", "/account/tokens", url.Values{"_csrf": {csrf}, "name": {"ATS"}, "scope": {"assignments"}, "expires_in_days": {"30"}}, nil)
+	m := regexp.MustCompile(`id="new-token">(odj_[A-Za-z0-9_-]+)<`).FindStringSubmatch(body)
+	if code != 200 || m == nil {
+		t.Fatalf("create on the page: %d %.2000s", code, body)
+	}
+	if c, _ := bearer(t, w.srv, m[1], "GET", "/api/v1/me", ""); c != 200 {
+		t.Fatalf("page-made token: %d", c)
+	}
+	_, page, _ := alice.do("GET", "/account/tokens", nil, nil)
+	if strings.Contains(page, m[1]) || !strings.Contains(page, m[1][:10]+"…") {
+		t.Fatalf("list must show the prefix only, never the token:\n%.2000s", page)
+	}
+	rm := regexp.MustCompile(`action="/account/tokens/([^/"]+)/revoke"`).FindStringSubmatch(page)
+	if rm == nil {
+		t.Fatalf("no revoke form:\n%.2000s", page)
+	}
+	if c, _, hdr := alice.do("POST", "/account/tokens/"+rm[1]+"/revoke", url.Values{"_csrf": {csrf}}, nil); c != 303 || hdr.Get("Location") != "/account/tokens?revoked=1" {
+		t.Fatalf("revoke on the page: %d %v", c, hdr)
+	}
+	if c, _ := bearer(t, w.srv, m[1], "GET", "/api/v1/me", ""); c != 401 {
+		t.Fatalf("revoked page-made token: %d, want 401", c)
+	}
+	// Bad scope: the page says so.
+	code, body, _ = alice.do("POST", "/account/tokens", url.Values{"_csrf": {csrf}, "name": {"x"}, "scope": {"root"}}, nil)
+	if code != 422 || !strings.Contains(body, "is not a scope") {
+		t.Fatalf("bad scope: %d %.1000s", code, body)
 	}
 }
