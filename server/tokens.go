@@ -51,6 +51,11 @@ func (s *Server) authenticateBearer(c *fiber.Ctx, raw string) error {
 	if !ok {
 		return fiber.NewError(fiber.StatusForbidden, "API tokens work on /api/v1 only; use a browser session for pages")
 	}
+	switch strings.Trim(rest, "/") {
+	case "login", "register", "logout", "logout-all", "csrf":
+		// Session routes: a Bearer request never makes or ends a cookie session.
+		return fiber.NewError(fiber.StatusForbidden, "API tokens do not open or end browser sessions; call "+c.Path()+" without the Authorization header")
+	}
 	sess, tok, err := s.deps.Tokens.Authenticate(c.UserContext(), raw)
 	if err != nil {
 		return err

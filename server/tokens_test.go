@@ -138,6 +138,10 @@ func TestAPITokens(t *testing.T) {
 			if code, body := bearer(t, w.srv, raw, "POST", "/api/v1/tokens", `{"name":"x","scope":"admin"}`); code != 403 {
 				t.Fatalf("token creation with an assignments token: %d %s, want 403", code, body)
 			}
+			// A token never opens a cookie session.
+			if code, _ := bearer(t, w.srv, raw, "POST", "/api/v1/login", `{"email":"alice@example.com","password":"manager password 1"}`); code != 403 {
+				t.Fatalf("login with a Bearer token: %d, want 403", code)
+			}
 			// Pages are not for tokens.
 			if code, _ := bearer(t, w.srv, raw, "GET", "/assignments", ""); code != 403 {
 				t.Fatalf("page with a token: %d, want 403", code)
