@@ -25,7 +25,8 @@ func (s *Store) wrapWrite(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, gorm.ErrDuplicatedKey) || strings.Contains(err.Error(), "UNIQUE constraint failed") {
+	// Both dialectors translate unique violations (TranslateError in Open).
+	if errors.Is(err, gorm.ErrDuplicatedKey) {
 		return fmt.Errorf("%s: %w", op, ErrConflict)
 	}
 	return wrap(op, err)
