@@ -49,7 +49,7 @@ func commands() map[string]command {
 		"migrate":     {"apply or show database migrations (up|status)", runMigrate},
 		"images":      {"build the sandbox images (images build [--offline])", runImages},
 		"sandbox":     {"run, list and remove sandboxes (exec|shell|ls|rm)", runSandbox},
-		"challenge":   {"author tools (lint|new|test)", runChallenge},
+		"challenge":   {"author tools (lint|new|test|check)", runChallenge},
 		"pipeline":    {"run or lint GitHub Actions workflows offline (pipeline run DIR | lint FILE…)", runPipeline},
 		"version":     {"print the version", runVersion},
 		"term":        {termSummary, runTerm},
