@@ -188,6 +188,8 @@ func (l *loader) validateSandbox(s *Spec) {
 		switch {
 		case strings.TrimSpace(sb.Image) == "":
 			l.errf("sandbox.image", "must not be empty")
+		case strings.TrimSpace(sb.Image) == BuildImage:
+			l.resolveBuildImage(s) // image/Dockerfile, see image_build.go
 		case !l.opts.SandboxImageAllowed(sb.Image):
 			// The server never pulls: an image from elsewhere would have to
 			// be fetched by the Docker host, or be one of the host's own.

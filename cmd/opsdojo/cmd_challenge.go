@@ -41,9 +41,10 @@ func runChallenge(ctx context.Context, app *cli, args []string) error {
 
 // runChallengeLint validates challenges and prints one file:line:col: msg
 // line per problem on stdout. Exit 0 when clean, 1 when there are problems.
-func runChallengeLint(_ context.Context, app *cli, args []string) error {
-	fs := newFlagSet(app, "challenge lint", "challenge lint [--quiet] PATH…\n\nPATH is a challenge directory, its challenge.yaml, or a directory of challenges")
+func runChallengeLint(ctx context.Context, app *cli, args []string) error {
+	fs := newFlagSet(app, "challenge lint", "challenge lint [--quiet] [--no-docker] PATH…\n\nPATH is a challenge directory, its challenge.yaml, or a directory of challenges")
 	quiet := fs.Bool("quiet", false, "print only the problems, no summary")
+	noDocker := fs.Bool("no-docker", false, "skip checking that each sandbox image is on the Docker host (without Docker the check is a warning)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -64,6 +65,10 @@ func runChallengeLint(_ context.Context, app *cli, args []string) error {
 		dirs = append(dirs, found...)
 	}
 	ids := map[string]string{}
+	var imgCheck challenges.ImageChecker
+	if !*noDocker {
+		imgCheck = lintImageChecker(ctx, app)
+	}
 	for _, dir := range dirs {
 		c, err := challenges.Load(dir)
 		var ps challenges.Problems
@@ -85,6 +90,9 @@ func runChallengeLint(_ context.Context, app *cli, args []string) error {
 			continue
 		}
 		ids[c.ID] = dir
+		if imgCheck != nil {
+			problems += lintImage(ctx, app, c, imgCheck)
+		}
 	}
 	if !*quiet {
 		fmt.Fprintf(app.stderr, "%d challenge(s), %d problem(s)\n", len(dirs), problems)

@@ -5,13 +5,14 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/opsdojo/opsdojo/challenges"
 	"github.com/opsdojo/opsdojo/images"
 	"github.com/opsdojo/opsdojo/sandbox"
 )
 
 func runImages(ctx context.Context, app *cli, args []string) error {
 	if len(args) == 0 || args[0] != "build" {
-		fmt.Fprintln(app.stderr, "Usage: opsdojo images build [--offline] [--force] [--dir DIR] [NAME…]")
+		fmt.Fprintln(app.stderr, "Usage: opsdojo images build [--offline] [--force] [--dir DIR] [NAME…] | images build --challenge DIR [--allowed-images PATTERNS]")
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 			return errHelp
 		}
@@ -24,6 +25,8 @@ func runImages(ctx context.Context, app *cli, args []string) error {
 	dir := fs.String("images-dir", "library/images", "directory holding <name>/Dockerfile image definitions")
 	caDir := fs.String("ca-certs-dir", "/usr/local/share/ca-certificates", "extra CA certificates (*.crt) handed to builds that declare ARG EXTRA_CA_CERTS, for TLS-intercepting proxies")
 	mirror := fs.String("debian-mirror", "", "Debian mirror for the offline base (default: the host's apt sources)")
+	chDir := fs.String("challenge", "", "build the sandbox image a challenge ships (sandbox.image: build, DIR/image/Dockerfile) instead of library images")
+	allowedImages := fs.String("allowed-images", "", "with --challenge: comma-separated patterns of images its Dockerfile may build FROM besides opsdojo/<name> (as serve --allowed-images); nothing is pulled")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -42,6 +45,15 @@ func runImages(ctx context.Context, app *cli, args []string) error {
 		return fmt.Errorf("%w\n  fix: start dockerd (scripts/setup-host.sh does it) or set DOCKER_HOST", err)
 	}
 	cancel()
+	if *chDir != "" {
+		ch, err := challenges.LoadWith(*chDir, challenges.LoadOptions{AllowedImages: splitList(*allowedImages)})
+		if err != nil {
+			return err
+		}
+		b := images.NewBuilder(dc, nil, log, app.stdout)
+		_, err = buildChallengeImage(ctx, b, ch, splitList(*allowedImages), *force)
+		return err
+	}
 	defs, err := images.Discover(*dir)
 	if err != nil {
 		return err
@@ -61,4 +73,14 @@ func runImages(ctx context.Context, app *cli, args []string) error {
 	}
 	fmt.Fprintf(app.stdout, "images: %d built, %d already up to date, in %s\n", built, len(res)-built, time.Since(start).Round(100*time.Millisecond))
 	return nil
+}
+
+// buildChallengeImage builds the image a challenge ships (sandbox.image:
+// build) unless it is present; bases are opsdojo/* or match allowed.
+func buildChallengeImage(ctx context.Context, b *images.Builder, ch *challenges.Challenge, allowed []string, force bool) (string, error) {
+	if !ch.BuildsImage() {
+		return "", fmt.Errorf("%s: sandbox.image is %q, not %q: this challenge ships no image to build (opsdojo images build %s builds library images)", ch.Dir, ch.Sandbox.Image, challenges.BuildImage, ch.Sandbox.Image)
+	}
+	opts := challenges.LoadOptions{AllowedImages: allowed}
+	return b.BuildChallenge(ctx, images.ChallengeImage{Context: ch.ImageContext(), Ref: ch.Sandbox.Image}, opts.SandboxImageAllowed, force)
 }

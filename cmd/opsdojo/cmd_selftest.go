@@ -8,6 +8,7 @@ import (
 
 	"github.com/opsdojo/opsdojo/challenges"
 	"github.com/opsdojo/opsdojo/grader"
+	"github.com/opsdojo/opsdojo/images"
 	"github.com/opsdojo/opsdojo/sandbox"
 )
 
@@ -62,6 +63,16 @@ func runChallengeTest(ctx context.Context, app *cli, args []string) error {
 	cancel()
 	if err != nil {
 		return fmt.Errorf("%w\n  fix: start dockerd (scripts/setup-host.sh)", err)
+	}
+	// Challenges that ship their own image (sandbox.image: build) get it
+	// built when it is missing; see images.BuildChallenge.
+	ib := images.NewBuilder(dc, nil, log, app.stdout)
+	for _, ch := range chs {
+		if ch.BuildsImage() {
+			if _, err := buildChallengeImage(ctx, ib, ch, nil, false); err != nil {
+				return fmt.Errorf("%s: %w", ch.Dir, err)
+			}
+		}
 	}
 	instance := fmt.Sprintf("selftest-%d", time.Now().UnixNano())
 	m, err := sandbox.NewManager(dc, sandbox.Config{Instance: instance, MaxPerOwner: -1, ProbeImage: *probeImage}, log, time.Now)
