@@ -147,7 +147,7 @@ func challengeDirs(p string) ([]string, error) {
 
 // runChallengeNew scaffolds a challenge that passes lint and self-test.
 func runChallengeNew(_ context.Context, app *cli, args []string) error {
-	fs := newFlagSet(app, "challenge new", "challenge new KIND NAME [--dir DIR] [--schema URL]\n\nKIND is troubleshoot, dockerfile or terraform; NAME is the challenge id (a slug)")
+	fs := newFlagSet(app, "challenge new", "challenge new KIND NAME [--dir DIR] [--schema URL]\n\nKIND is troubleshoot, dockerfile, terraform or pipeline; NAME is the challenge id (a slug)")
 	dir := fs.String("dir", "", "the challenge's directory, created if missing (default ./NAME)")
 	schema := fs.String("schema", challenges.SchemaURL, "JSON Schema reference written in the yaml-language-server comment")
 	force := fs.Bool("force", false, "write into an existing, non-empty directory")
