@@ -162,6 +162,7 @@ func (s *Server) routes() {
 	s.app.Post("/register", s.handleRegister)
 	s.app.Post("/logout", s.handleLogout)
 	api := s.app.Group("/api/v1")
+	api.Get("/openapi.yaml", s.handleOpenAPI) // public: describes the API, no data (openapi.go)
 	api.Get("/csrf", s.handleCSRF)
 	api.Post("/login", s.handleLogin)
 	api.Post("/register", s.handleRegister)
