@@ -13,6 +13,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/opsdojo/opsdojo/accounts"
 	"github.com/opsdojo/opsdojo/terminal"
 )
 
@@ -112,6 +113,45 @@ func TestOpenAPIErrorShapeMatchesHandler(t *testing.T) {
 	for _, status := range statusOf {
 		if !strings.Contains(desc, strconv.Itoa(status)) {
 			t.Errorf("Error schema description does not list status %d of the code table", status)
+		}
+	}
+}
+
+// TestOpenAPITokenScopes: an operation a Bearer token may call names in
+// x-token-scope the least scope accounts.Scope.Allows lets through; one a
+// token may not call (the session routes, the public document) has none.
+func TestOpenAPITokenScopes(t *testing.T) {
+	doc := loadOpenAPI(t)
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			key := method + " " + path
+			reqs := doc.Security
+			if op.Security != nil {
+				reqs = *op.Security
+			}
+			bearer := false
+			for _, r := range reqs {
+				if _, ok := r["bearer"]; ok {
+					bearer = true
+				}
+			}
+			got, _ := op.Extensions["x-token-scope"].(string)
+			if !bearer {
+				if got != "" {
+					t.Errorf("%s: x-token-scope %q on an operation without bearer security", key, got)
+				}
+				continue
+			}
+			want := ""
+			for _, sc := range []accounts.Scope{accounts.ScopeRead, accounts.ScopeAssignments, accounts.ScopeAdmin} {
+				if sc.Allows(method, strings.TrimPrefix(path, "/")) {
+					want = string(sc)
+					break
+				}
+			}
+			if got != want {
+				t.Errorf("%s: x-token-scope = %q, want %q (the least scope accounts.Scope.Allows accepts)", key, got, want)
+			}
 		}
 	}
 }
