@@ -97,7 +97,12 @@ func (b *Builder) checkChallengeBases(ctx context.Context, dfPath string, allowe
 		default:
 			if _, err := b.docker.ImageInspect(ctx, base); err != nil {
 				if errdefs.IsNotFound(err) {
-					return fmt.Errorf("%s:%d: FROM %s is not on the Docker host (nothing is pulled); build it first (opsdojo images build)", dfPath, line, base)
+					hint := "load it on the Docker host first"
+					if name, ok := strings.CutPrefix(base, "opsdojo/"); ok {
+						name, _, _ = strings.Cut(name, ":")
+						hint = "build it first: opsdojo images build " + name
+					}
+					return fmt.Errorf("%s:%d: FROM %s is not on the Docker host (nothing is pulled); %s", dfPath, line, base, hint)
 				}
 				return fmt.Errorf("%s:%d: inspect %s: %w", dfPath, line, base, err)
 			}

@@ -91,7 +91,7 @@ func runChallengeLint(ctx context.Context, app *cli, args []string) error {
 		}
 		ids[c.ID] = dir
 		if imgCheck != nil {
-			problems += lintImage(ctx, app, c, imgCheck)
+			problems += lintImage(ctx, app, dir, c, imgCheck)
 		}
 	}
 	if !*quiet {

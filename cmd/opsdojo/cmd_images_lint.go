@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/opsdojo/opsdojo/challenges"
@@ -36,10 +37,13 @@ func (u unreachable) ImageExists(context.Context, string) (bool, error) { return
 
 // lintImage checks that c's sandbox image is on the Docker host: a missing
 // image is a problem (1), an unchecked one a warning on stderr (0).
-func lintImage(ctx context.Context, app *cli, c *challenges.Challenge, ic challenges.ImageChecker) int {
+func lintImage(ctx context.Context, app *cli, dir string, c *challenges.Challenge, ic challenges.ImageChecker) int {
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	p, err := challenges.CheckSandboxImage(cctx, c, ic)
+	if p != nil {
+		p.File = filepath.Join(dir, challenges.SpecFile) // as lint's other problems
+	}
 	switch {
 	case errors.Is(err, challenges.ErrImageUnchecked):
 		fmt.Fprintf(app.stderr, "warning: %s\n", p.String())
