@@ -86,12 +86,19 @@ type SelfTester interface {
 	Test(ctx context.Context, ch *challenges.Challenge, runs int) grader.SelfTestReport
 }
 
+// ImageBuilder builds the sandbox image a challenge ships (`sandbox.image:
+// build`, image/Dockerfile) when it is not on the Docker host yet.
+type ImageBuilder interface {
+	BuildChallengeImage(ctx context.Context, ch *challenges.Challenge) error
+}
+
 // Service is the authoring domain.
 type Service struct {
 	uploads string // root directory of uploaded challenges
 	cat     Catalog
 	pub     Publisher
 	tester  SelfTester
+	images  ImageBuilder // nil: challenge-shipped images are not built here
 	log     *slog.Logger
 
 	mu      sync.Mutex
@@ -114,6 +121,10 @@ type TestState struct {
 func New(uploadsDir string, cat Catalog, pub Publisher, tester SelfTester, log *slog.Logger) *Service {
 	return &Service{uploads: uploadsDir, cat: cat, pub: pub, tester: tester, log: log.With("component", "authoring"), reports: map[string]*TestState{}}
 }
+
+// SetImageBuilder makes self-tests build a challenge-shipped image first
+// when it is missing (call before serving).
+func (s *Service) SetImageBuilder(b ImageBuilder) { s.images = b }
 
 // UploadResult says what became of an upload.
 type UploadResult struct {
@@ -491,7 +502,13 @@ func (s *Service) StartSelfTest(ctx context.Context, by Actor, id string, runs i
 	go func() {
 		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Minute)
 		defer cancel()
-		rep := s.tester.Test(tctx, ch, runs)
+		var rep grader.SelfTestReport
+		if err := s.buildImage(tctx, ch); err != nil {
+			rep = grader.SelfTestReport{Challenge: ch.ID, Version: ch.Version, Runs: runs,
+				Scenarios: []grader.Scenario{{Name: "image", Err: err.Error()}}}
+		} else {
+			rep = s.tester.Test(tctx, ch, runs)
+		}
 		relativeReport(&rep, s.challengeRoots(ch)...)
 		var buf bytes.Buffer
 		grader.WriteReport(&buf, rep, ch)
@@ -500,6 +517,17 @@ func (s *Service) StartSelfTest(ctx context.Context, by Actor, id string, runs i
 		s.mu.Unlock()
 		s.log.Info("self-test finished", "id", id, "ok", rep.OK(), "took", rep.Duration)
 	}()
+	return nil
+}
+
+// buildImage builds the image ch ships, if it ships one and a builder is set.
+func (s *Service) buildImage(ctx context.Context, ch *challenges.Challenge) error {
+	if s.images == nil || !ch.BuildsImage() {
+		return nil
+	}
+	if err := s.images.BuildChallengeImage(ctx, ch); err != nil {
+		return fmt.Errorf("build the challenge's image (image/Dockerfile): %w", err)
+	}
 	return nil
 }
 

@@ -84,3 +84,16 @@ func buildChallengeImage(ctx context.Context, b *images.Builder, ch *challenges.
 	opts := challenges.LoadOptions{AllowedImages: allowed}
 	return b.BuildChallenge(ctx, images.ChallengeImage{Context: ch.ImageContext(), Ref: ch.Sandbox.Image}, opts.SandboxImageAllowed, force)
 }
+
+// challengeImages is authoring's ImageBuilder over the images builder:
+// uploaded challenges that ship an image get it built before their
+// self-test (wired in the composition root with SetImageBuilder).
+type challengeImages struct {
+	b       *images.Builder
+	allowed []string // the operator's --allowed-images
+}
+
+func (c challengeImages) BuildChallengeImage(ctx context.Context, ch *challenges.Challenge) error {
+	_, err := buildChallengeImage(ctx, c.b, ch, c.allowed, false)
+	return err
+}
