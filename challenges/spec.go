@@ -115,7 +115,7 @@ type WrongFix struct {
 
 // Sandbox describes the attempt's container.
 type Sandbox struct {
-	Image        string            `yaml:"image" jsonschema:"required,minLength=1" jsonschema_description:"image name, e.g. opsdojo/shell"`
+	Image        string            `yaml:"image" jsonschema:"required,minLength=1" jsonschema_description:"image name, e.g. opsdojo/shell; or build: the challenge ships its image, built from image/Dockerfile (FROM an opsdojo/* or operator-allowed local image)"`
 	User         string            `yaml:"user,omitempty" jsonschema:"pattern=^[a-z_][a-z0-9_-]*$" jsonschema_description:"candidate shell user (default candidate)"`
 	Resources    Resources         `yaml:"resources,omitempty"`
 	Network      string            `yaml:"network,omitempty" jsonschema:"enum=none,enum=isolated" jsonschema_description:"none (default) or isolated (internal network, no route out)"`
