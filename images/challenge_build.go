@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/docker/docker/api/types/build"
@@ -77,12 +78,25 @@ func (b *Builder) checkChallengeBases(ctx context.Context, dfPath string, allowe
 	if err != nil {
 		return fmt.Errorf("%s: %w", dfPath, err)
 	}
+	// The daemon's classic builder fetches ADD <url> on the host's
+	// network whatever NetworkMode says, and its older parser reads
+	// heredoc lines as instructions: refuse both (COPY does not fetch).
+	for _, n := range res.AST.Children {
+		switch {
+		case strings.EqualFold(n.Value, "add"):
+			return fmt.Errorf("%s:%d: ADD is not allowed in a challenge image (it can fetch URLs, which the build would do on the host's network): use COPY with files in image/", dfPath, n.StartLine)
+		case strings.EqualFold(n.Value, "onbuild"):
+			return fmt.Errorf("%s:%d: ONBUILD is not allowed in a challenge image", dfPath, n.StartLine)
+		case len(n.Heredocs) > 0:
+			return fmt.Errorf("%s:%d: heredocs (<<EOF) are not allowed in a challenge image: put the script in image/ and COPY it", dfPath, n.StartLine)
+		}
+	}
 	stages, _, err := instructions.Parse(res.AST, nil)
 	if err != nil {
 		return fmt.Errorf("%s: %w", dfPath, err)
 	}
 	seen := map[string]bool{}
-	for _, st := range stages {
+	for i, st := range stages {
 		line := 0
 		if len(st.Location) > 0 {
 			line = st.Location[0].Start.Line
@@ -119,6 +133,7 @@ func (b *Builder) checkChallengeBases(ctx context.Context, dfPath string, allowe
 		if st.Name != "" {
 			seen[strings.ToLower(st.Name)] = true
 		}
+		seen[strconv.Itoa(i)] = true // COPY --from=<index> of an earlier stage
 	}
 	return nil
 }

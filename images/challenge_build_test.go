@@ -32,6 +32,9 @@ func TestBuildChallengeRefusesBases(t *testing.T) {
 		"not allowed": {"FROM opsdojo/shell:latest AS a\nRUN true\nFROM debian:bookworm-slim\n", "Dockerfile:3: FROM debian:bookworm-slim is not allowed"},
 		"not present": {"# a comment\nFROM opsdojo/never-built-k:latest\n", "Dockerfile:2: FROM opsdojo/never-built-k:latest is not on the Docker host"},
 		"variable":    {"ARG B=opsdojo/shell:latest\nFROM ${B}\n", "Dockerfile:2: FROM ${B}: name the base image literally"},
+		"add url":     {"FROM opsdojo/shell:latest\nADD https://example.com/x /x\n", "Dockerfile:2: ADD is not allowed"},
+		"heredoc":     {"FROM opsdojo/shell:latest\nRUN <<EOF\nADD http://x /y\nEOF\n", "Dockerfile:2: heredocs (<<EOF) are not allowed"},
+		"stage index": {"FROM opsdojo/shell:latest\nRUN true\nFROM opsdojo/shell:latest\nCOPY --from=1 /x /y\n", "Dockerfile:4: COPY --from=1: only an earlier stage"},
 		"copy from":   {"FROM opsdojo/shell:latest\nCOPY --from=alpine:3 /bin/sh /x\n", "Dockerfile:2: COPY --from=alpine:3: only an earlier stage"},
 	}
 	for name, tc := range cases {
