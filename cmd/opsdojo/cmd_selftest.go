@@ -66,10 +66,10 @@ func runChallengeTest(ctx context.Context, app *cli, args []string) error {
 	}
 	// Challenges that ship their own image (sandbox.image: build) get it
 	// built when it is missing; see images.BuildChallenge.
-	ib := images.NewBuilder(dc, nil, log, app.stdout)
+	ib := challengeImages{b: images.NewBuilder(dc, nil, log, app.stdout)}
 	for _, ch := range chs {
 		if ch.BuildsImage() {
-			if _, err := buildChallengeImage(ctx, ib, ch, nil, false); err != nil {
+			if err := ib.BuildChallengeImage(ctx, ch); err != nil {
 				return fmt.Errorf("%s: %w", ch.Dir, err)
 			}
 		}
