@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -25,6 +26,7 @@ import (
 	"github.com/opsdojo/opsdojo/authoring"
 	"github.com/opsdojo/opsdojo/challenges"
 	"github.com/opsdojo/opsdojo/grader"
+	"github.com/opsdojo/opsdojo/images"
 	"github.com/opsdojo/opsdojo/metrics"
 	"github.com/opsdojo/opsdojo/recording"
 	"github.com/opsdojo/opsdojo/sandbox"
@@ -99,6 +101,7 @@ type Main struct {
 	acc     *accounts.Service
 	mgr     *sandbox.Manager
 	builder *grader.DockerBuilder
+	images  challengeImages // builds uploaded challenges' own images
 	grader  *grader.Grader
 	cat     *challenges.Catalog
 	events  *catalogEvents
@@ -254,6 +257,7 @@ func (m *Main) openSandboxes(ctx context.Context) error {
 	m.met.WatchGradingQueue(m.st)
 	mgr.SetHibernation(m.cfg.Hibernation)
 	m.mgr = mgr
+	m.images = challengeImages{b: images.NewBuilder(dc, nil, m.log, io.Discard), allowed: m.cfg.AllowedImages}
 	m.builder = grader.NewDockerBuilder(sandbox.NewImageBuilder(dc), m.cfg.ProbeImage).WithPolicy(grader.BuildPolicy{BaseImages: m.cfg.BuildBases})
 	m.onClose(func(ctx context.Context) { closeBuilder(ctx, m.builder, m.log) })
 	return nil
@@ -296,6 +300,7 @@ func (m *Main) openAttempts(ctx context.Context) error {
 	m.events.subscribe(m.svc)
 	m.mgr.SetKeep(m.svc.AwaitingFreeze) // a take-home past its TTL stays until its submission is frozen
 	m.author = authoring.New(m.uploads, m.cat, m.st, grader.NewSelfTester(m.mgr, m.grader, 1), m.log)
+	m.author.SetImageBuilder(m.images)
 	if err := m.cat.Reload(ctx); err != nil {
 		return fmt.Errorf("load challenges from %s: %w (set --challenges)", strings.Join(m.cfg.ChallengeDirs, ","), err)
 	}
