@@ -14,6 +14,7 @@ import (
 	_ "github.com/glebarez/go-sqlite"
 	_ "github.com/jackc/pgx/v5/stdlib"
 
+	"github.com/opsdojo/opsdojo/ids"
 	"github.com/opsdojo/opsdojo/store/storetest"
 )
 
@@ -36,7 +37,8 @@ func emptyPostgres(t *testing.T) string {
 		t.Fatal(err)
 	}
 	name := "opsdojo_cli_backup_" + strings.ReplaceAll(strings.ToLower(t.Name()), "/", "_")
-	name = name[:min(len(name), 50)] + "_" + time.Now().Format("150405")
+	// Random, not a clock: the test makes two databases within one second.
+	name = name[:min(len(name), 40)] + "_" + strings.ToLower(ids.New()[:12])
 	if _, err := db.Exec("CREATE DATABASE " + name); err != nil {
 		t.Fatal(err)
 	}
