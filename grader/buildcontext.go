@@ -222,11 +222,14 @@ func capLine(l string) string {
 
 // capOutput keeps the end of a check's output excerpt within
 // maxOutputBytes.
-func capOutput(s string) string {
-	if len(s) <= maxOutputBytes {
+func capOutput(s string) string { return capTail(s, maxOutputBytes) }
+
+// capTail keeps the last n bytes of s (whole runes), marked "… " when cut.
+func capTail(s string, n int) string {
+	if len(s) <= n {
 		return s
 	}
-	cut := len(s) - maxOutputBytes
+	cut := len(s) - n
 	for cut < len(s) && !utf8.RuneStart(s[cut]) {
 		cut++
 	}

@@ -331,8 +331,10 @@ func (d *DockerBuilder) BuildAndRun(ctx context.Context, req BuildRequest) (res 
 		}
 	}
 	// The program's own output is the candidate's: shown, bounded.
+	// Each half keeps its tail, so a chatty program cannot push the
+	// candidate's build output out of the capped whole.
 	if l := d.logs(ctx, crID); l != "" {
-		res.Output = strings.TrimSpace(res.Output + "\n--- container log ---\n" + l)
+		res.Output = strings.TrimSpace(capTail(res.Output, maxOutputBytes/2) + "\n--- container log ---\n" + capTail(l, maxOutputBytes/2-64))
 	}
 	if len(problems) > 0 {
 		res.Message = strings.Join(problems, "; ") + "; " + sizeNote

@@ -382,7 +382,6 @@ func TestSelfTestSample(t *testing.T) {
 func TestDockerBuildLimits(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	ctx := sandboxtest.Context(t, 3*time.Minute)
 	ch := load(t, "testdata/docker-small")
 	app := ch.File("starter/app.py")
 	cases := []struct {
@@ -398,6 +397,9 @@ func TestDockerBuildLimits(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
+			// The deadline starts when the subtest runs, not while it
+			// waits for a parallel slot behind the package's other tests.
+			ctx := sandboxtest.Context(t, 3*time.Minute)
 			c := *ch
 			c.Spec.Checks = []challenges.Check{ch.Checks[1]}
 			bc := *c.Spec.Checks[0].DockerBuild
