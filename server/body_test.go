@@ -11,8 +11,6 @@ import (
 	"testing"
 
 	"github.com/gofiber/fiber/v2"
-
-	"github.com/opsdojo/opsdojo/terminal"
 )
 
 // bodyRoutes is every POST/PUT route and the fields its handler reads from
@@ -136,21 +134,7 @@ func multipartBody(v url.Values) (string, string) {
 // routes: each must be in bodyRoutes, and the fields it reads come out of a
 // JSON body exactly as out of an urlencoded or multipart form.
 func TestEveryBodyRouteReadsJSONLikeAForm(t *testing.T) {
-	// Stub collaborators (never called) so that every route is mounted.
-	deps := Deps{
-		Accounts:  struct{ Accounts }{},
-		Tokens:    struct{ APITokens }{},
-		Catalog:   struct{ Catalog }{},
-		Attempts:  struct{ Attempts }{},
-		Authoring: struct{ Authoring }{},
-		Published: struct{ Published }{},
-		Review:    ReviewDeps{Service: struct{ AssignmentService }{}},
-		Terminal:  TerminalDeps{Hub: &terminal.Hub{}, Tickets: &terminal.Tickets{}, AuthorizeTerminal: func(*fiber.Ctx, string) (string, string, error) { return "", "", nil }},
-	}
-	s, err := New(Config{PublicURL: "http://opsdojo.test"}, deps)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := fullyMountedServer(t)
 	seen := map[string]bool{}
 	for _, r := range s.App().GetRoutes(true) {
 		switch r.Method {

@@ -178,8 +178,7 @@ func TestOpenAPIServed(t *testing.T) {
 }
 
 // fullyMountedServer builds the app with stub collaborators (never called)
-// so that every route is mounted, as TestEveryBodyRouteReadsJSONLikeAForm
-// does.
+// so that every route is mounted (the route-table tests enumerate it).
 func fullyMountedServer(t *testing.T) *Server {
 	t.Helper()
 	deps := Deps{
