@@ -14,6 +14,7 @@ import (
 	"github.com/opsdojo/opsdojo/accounts"
 	"github.com/opsdojo/opsdojo/apperr"
 	"github.com/opsdojo/opsdojo/attempts"
+	"github.com/opsdojo/opsdojo/challenges"
 	"github.com/opsdojo/opsdojo/recording"
 )
 
@@ -267,8 +268,11 @@ func (s *Service) Report(ctx context.Context, actor Actor, inviteID string) (*Re
 			continue
 		}
 		cr := ChallengeReport{Attempt: at, Title: at.ChallengeID}
-		if ch, err := s.att.Challenge(&at); err == nil {
+		ch, err := s.att.Challenge(&at)
+		if err == nil {
 			cr.Title = ch.Title
+		} else {
+			ch = nil
 		}
 		add(at.StartedAt, "start", "sandbox of "+cr.Title+" ready")
 		runs, err := s.st.CheckRunsByAttempt(ctx, at.ID)
@@ -281,6 +285,11 @@ func (s *Service) Report(ctx context.Context, actor Actor, inviteID string) (*Re
 				label = "final grading"
 			}
 			add(runs[i].FinishedAt, "check", fmt.Sprintf("%s on %s: %d/%d", label, cr.Title, runs[i].Score, runs[i].MaxScore))
+			for _, res := range runs[i].Results {
+				if isPipelineCheck(ch, res.CheckID) {
+					add(runs[i].FinishedAt, "pipeline", pipelineEvent(res))
+				}
+			}
 		}
 		if len(runs) > 0 {
 			cr.Final = &runs[len(runs)-1]
@@ -553,4 +562,35 @@ func (s *Service) CanReview(ctx context.Context, actor Actor, attemptID string) 
 	}
 	_, err = s.assignmentFor(ctx, actor, inv.AssignmentID)
 	return err
+}
+
+// isPipelineCheck says whether ch's check id runs the candidate's workflow.
+func isPipelineCheck(ch *challenges.Challenge, id string) bool {
+	if ch == nil {
+		return false
+	}
+	for _, c := range ch.Checks {
+		if c.ID == id {
+			return c.Type == challenges.CheckPipeline
+		}
+	}
+	return false
+}
+
+// pipelineEvent is the timeline line of one pipeline run: its verdict and
+// the first line of what the grader said (which job or step failed).
+func pipelineEvent(res attempts.CheckResult) string {
+	verdict := "failed"
+	if res.Passed {
+		verdict = "passed"
+	}
+	msg, _, _ := strings.Cut(strings.TrimSpace(res.Message), "\n")
+	if r := []rune(msg); len(r) > 200 {
+		msg = string(r[:200]) + "…"
+	}
+	text := fmt.Sprintf("pipeline run of %s: %s, %d/%d", res.Title, verdict, res.Points, res.MaxPoints)
+	if msg != "" {
+		text += " — " + msg
+	}
+	return text
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/opsdojo/opsdojo/apperr"
 	"github.com/opsdojo/opsdojo/assignments"
 	"github.com/opsdojo/opsdojo/attempts"
+	"github.com/opsdojo/opsdojo/challenges"
 	"github.com/opsdojo/opsdojo/store"
 	"github.com/opsdojo/opsdojo/store/storetest"
 )
@@ -778,5 +779,53 @@ func TestInviteSessionsAreScoped(t *testing.T) {
 				t.Fatalf("reopened session %+v %v", sess, err)
 			}
 		})
+	}
+}
+
+// TestReportTimelineShowsPipelineRuns: a check that runs the candidate's
+// workflow (type pipeline) puts each run on the timeline with its verdict
+// and the grader's first line; other checks stay one "check" line.
+func TestReportTimelineShowsPipelineRuns(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, store.DialectSQLite, assignments.Config{})
+	ctx := context.Background()
+	ch := *e.att.ch
+	ch.Spec.Checks = append([]challenges.Check(nil), ch.Spec.Checks...)
+	var port bool
+	for i := range ch.Spec.Checks {
+		if ch.Spec.Checks[i].ID == "port" {
+			ch.Spec.Checks[i].Type, port = challenges.CheckPipeline, true
+		}
+	}
+	if !port {
+		t.Fatal("the test challenge has no check 'port'")
+	}
+	e.att.ch = &ch
+	a := e.assignment(t, time.Hour)
+	link := e.invite(t, a, "piper@example.com")
+	o, err := e.svc.Open(ctx, assignments.OpenRequest{Token: link.Token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ats, _ := e.st.AttemptsByInvite(ctx, o.InviteID)
+	j, err := e.st.EnqueueJob(ctx, ats[0].ID, attempts.ReasonCheck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.att.Wait(ctx, j.ID); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := e.svc.Report(ctx, e.mgr, o.InviteID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, ev := range rep.Timeline {
+		if ev.Kind == "pipeline" {
+			lines = append(lines, ev.Text)
+		}
+	}
+	if len(lines) != 1 || !strings.HasPrefix(lines[0], "pipeline run of port: failed, 0/50") {
+		t.Fatalf("pipeline lines %q", lines)
 	}
 }
